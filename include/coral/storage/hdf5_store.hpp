@@ -1,0 +1,46 @@
+#pragma once
+// The pack store: immutable HDF5 pack files plus a lookup table over all packs
+// (docs/format.md "Packs"). The only user of HDF5 in coral; HDF5 types never leave it.
+
+#include "coral/storage/layout.hpp"
+#include "coral/storage/object_store.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace coral::storage {
+
+struct Hdf5StoreOptions {
+  std::uint64_t max_pack_bytes = 2ull << 30;  // a write batch starts a new pack past this size
+  double lock_wait_seconds = 30;              // for the short lookup-table lock
+};
+
+class Hdf5Store final : public ObjectStore {
+public:
+  // Opens the packs under layout.packs_dir(): reads the lookup table, and the index of any pack
+  // the table does not list yet (a writer killed between pack and table). Opens no other pack.
+  explicit Hdf5Store(Layout layout, Hdf5StoreOptions options = {});
+  ~Hdf5Store() override;
+
+  bool has(const core::ObjectId& id) const override;
+  std::optional<ObjectInfo> find_info(const core::ObjectId& id) const override;
+  ObjectRecord get(const core::ObjectId& id) const override;
+  std::unique_ptr<WriteBatch> begin_write() override;
+  void remove(std::span<const core::ObjectId> ids) override;
+  std::vector<ObjectInfo> list() const override;
+
+  // Names ("pack-<hex>") of the published packs.
+  std::vector<std::string> list_packs() const;
+  // Which pack holds an object (for fsck and messages).
+  std::optional<std::string> find_pack_of(const core::ObjectId& id) const;
+  // Rewrites the lookup table from the packs themselves.
+  void rebuild_lookup();
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> m_impl;
+};
+
+}  // namespace coral::storage

@@ -1,0 +1,57 @@
+#pragma once
+// The object store interface: content-addressed, immutable records of encoded bytes.
+//
+// Storage keeps opaque encoded blobs plus their encoding id, delta base and raw size; it never
+// decodes them and never knows what a commit or a tensor is. vcs decodes and verifies the hash.
+// Implementations: Hdf5Store (pack files, the real one), LooseStore (one file per object, for
+// small metadata objects), MemoryStore (tests). One conformance suite runs against all of them.
+
+#include "coral/core/object_id.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <vector>
+
+namespace coral::storage {
+
+struct ObjectInfo {
+  core::ObjectId id;
+  std::uint8_t encoding = 0;   // delta::Encoding value; opaque here
+  core::ObjectId base;         // delta base, all zero when none
+  std::uint64_t raw_size = 0;  // decoded size
+  std::uint64_t stored_size = 0;
+  bool operator==(const ObjectInfo&) const = default;
+};
+
+struct ObjectRecord {
+  ObjectInfo info;
+  std::vector<std::byte> data;  // encoded bytes, info.stored_size of them
+};
+
+// Objects put into a batch become visible to readers only after commit(). A batch destroyed
+// without commit() leaves nothing behind but temp files (which gc removes). put() is thread-safe.
+class WriteBatch {
+public:
+  virtual ~WriteBatch() = default;
+  // Ignores an id that is already stored or already in this batch.
+  virtual void put(const ObjectInfo& info, std::span<const std::byte> data) = 0;
+  virtual void commit() = 0;
+};
+
+class ObjectStore {
+public:
+  virtual ~ObjectStore() = default;
+  virtual bool has(const core::ObjectId& id) const = 0;
+  virtual std::optional<ObjectInfo> find_info(const core::ObjectId& id) const = 0;
+  // Throws NotFoundError when absent, CorruptError/IoError when the container is unreadable.
+  virtual ObjectRecord get(const core::ObjectId& id) const = 0;
+  virtual std::unique_ptr<WriteBatch> begin_write() = 0;
+  // Removes the objects (rewriting containers as needed); ids not stored are ignored.
+  virtual void remove(std::span<const core::ObjectId> ids) = 0;
+  // Every stored object, sorted by id.
+  virtual std::vector<ObjectInfo> list() const = 0;
+};
+
+}  // namespace coral::storage

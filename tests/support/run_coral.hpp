@@ -1,0 +1,29 @@
+#pragma once
+// Runs the built coral binary (CORAL_BIN) in a hermetic environment: HOME and XDG_* point into
+// the test's directory, every CORAL_* variable is unset, NO_COLOR=1.
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace coral::test {
+
+struct RunResult {
+  int exit_code = -1;  // 128+N when killed by signal N
+  std::string out;
+  std::string err;
+};
+
+struct RunOptions {
+  std::filesystem::path cwd;                  // required
+  std::map<std::string, std::string> env;     // extra variables
+  std::string stdin_data;
+};
+
+std::string coral_bin();
+RunResult run_coral(const std::vector<std::string>& args, const RunOptions& options);
+// Runs any program the same way (for python3, h5dump, ...).
+RunResult run_program(const std::vector<std::string>& argv, const RunOptions& options);
+
+}  // namespace coral::test
