@@ -1,0 +1,74 @@
+#pragma once
+// The object database: pack store (tensor, skeleton and whole-file objects) plus loose store
+// (trees, commits, tags). Every read decodes, hashes and compares with the id: a mismatch is a
+// CorruptError naming the object, never wrong data returned.
+
+#include "coral/core/object_id.hpp"
+#include "coral/storage/layout.hpp"
+#include "coral/vcs/objects.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace coral::storage {
+class ObjectStore;
+class WriteBatch;
+}  // namespace coral::storage
+
+namespace coral::vcs {
+
+struct StoreStats {
+  std::uint64_t objects_written = 0;
+  std::uint64_t bytes_raw = 0;     // raw bytes of the objects written
+  std::uint64_t bytes_stored = 0;  // encoded bytes written
+};
+
+// Collects data objects for one pack write. put() is thread-safe; objects become visible at
+// commit(). An object that is already stored (or already put) is skipped cheaply.
+class DataWriter {
+public:
+  explicit DataWriter(std::unique_ptr<storage::WriteBatch> batch, storage::ObjectStore& store, int zstd_level);
+  ~DataWriter();
+  // Hashes nothing: `id` must be the hash of `raw`. Encodes and stores when new.
+  void put(const core::ObjectId& id, std::span<const std::byte> raw, core::DType dtype);
+  bool has(const core::ObjectId& id) const;
+  void commit();
+  StoreStats stats() const;
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> m_impl;
+};
+
+class ObjectDb {
+public:
+  explicit ObjectDb(const storage::Layout& layout, int zstd_level = 1);
+  ~ObjectDb();
+
+  // Data objects (pack store).
+  bool has_data(const core::ObjectId& id) const;
+  std::vector<std::byte> read_data(const core::ObjectId& id) const;  // decoded and verified
+  std::unique_ptr<DataWriter> begin_data();
+  storage::ObjectStore& data_store();
+
+  // Metadata objects (loose store): canonical JSON, written durably before anything names them.
+  core::ObjectId write_metadata(const std::string& json);
+  std::string read_metadata(const core::ObjectId& id) const;  // verified; NotFoundError if absent
+  bool has_metadata(const core::ObjectId& id) const;
+  // Ids of metadata objects whose hex starts with `prefix` (>= 4 hex digits).
+  std::vector<core::ObjectId> find_metadata_by_prefix(std::string_view prefix) const;
+
+  Tree read_tree(const core::ObjectId& id) const;
+  Commit read_commit(const core::ObjectId& id) const;  // CorruptError when not a commit
+  core::ObjectId write_tree(const Tree& tree);
+  core::ObjectId write_commit(Commit& commit);  // sets commit.id
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> m_impl;
+};
+
+}  // namespace coral::vcs
