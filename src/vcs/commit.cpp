@@ -1,0 +1,95 @@
+#include "coral/core/error.hpp"
+#include "coral/vcs/operations.hpp"
+#include "coral/vcs/refs.hpp"
+#include "stage.hpp"
+
+#include <chrono>
+#include <ctime>
+#include <unistd.h>
+
+namespace coral::vcs {
+namespace {
+
+std::int32_t local_tz_offset_minutes(std::int64_t t) {
+  const std::time_t tt = static_cast<std::time_t>(t);
+  std::tm tm{};
+  ::localtime_r(&tt, &tm);
+  return static_cast<std::int32_t>(tm.tm_gmtoff / 60);
+}
+
+std::uint64_t count_changes(const Tree& a, const Tree& b) {
+  std::uint64_t n = 0;
+  for (const auto& f : b.files) {
+    const FileEntry* o = a.find(f.path);
+    if (!o || !o->same_content(f)) ++n;
+  }
+  for (const auto& f : a.files)
+    if (!b.find(f.path)) ++n;
+  return n;
+}
+
+}  // namespace
+
+Tree head_tree(Repository& repo, const Head& head) {
+  if (!head.commit) return {};
+  return repo.objects().read_tree(repo.objects().read_commit(*head.commit).tree);
+}
+
+std::pair<std::string, std::string> resolve_identity(const Repository& repo, const std::string& author,
+                                                     const std::string& email) {
+  std::string name = author.empty() ? repo.config().get_string("user.name") : author;
+  std::string mail = email.empty() ? repo.config().get_string("user.email") : email;
+  if (name.empty() || mail.empty()) {
+    const char* login = ::getlogin();
+    std::string user = login ? login : "";
+    if (user.empty()) {
+      const char* env_user = std::getenv("USER");
+      user = env_user && *env_user ? env_user : "coral";
+    }
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    if (name.empty()) name = user;
+    if (mail.empty()) mail = user + "@" + (host[0] ? host : "localhost");
+  }
+  return {name, mail};
+}
+
+CommitResult commit(Repository& repo, const CommitOptions& options, const core::ProgressFn& progress) {
+  if (options.message.empty()) throw UsageError("empty commit message", {}, "pass -m MESSAGE");
+  auto write_lock = repo.lock_for_write();
+  auto index_lock = repo.lock_index();
+  Index index = Index::load(repo);
+  if (options.all) {
+    add_locked(repo, index, {.paths = {}, .update_tracked = true}, progress);
+    index.save(repo);
+  }
+  const Head head = read_head(repo);
+  const Tree tree = index.to_tree();
+  const Tree parent_tree = head_tree(repo, head);
+  const std::uint64_t changes = count_changes(parent_tree, tree);
+  if (changes == 0 && head.commit && !options.allow_empty)
+    throw Error("nothing to commit, working tree matches " + std::string(head.branch ? "branch '" + *head.branch + "'" : "HEAD"),
+                {}, "stage changes with 'coral add', or pass --allow-empty");
+  if (tree.files.empty() && !head.commit && !options.allow_empty)
+    throw Error("nothing to commit: the index is empty", {}, "stage files with 'coral add PATH'");
+
+  Commit c;
+  c.tree = repo.objects().write_tree(tree);  // objects -> tree -> commit -> ref
+  if (head.commit) c.parents.push_back(*head.commit);
+  std::tie(c.author, c.email) = resolve_identity(repo, options.author, options.email);
+  c.time = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  c.tz_offset = local_tz_offset_minutes(c.time);
+  c.message = options.message;
+  for (const auto& [k, v] : options.metrics) c.metrics[k] = v;
+  repo.objects().write_commit(c);
+  advance_head(repo, head, c.id);
+
+  CommitResult r;
+  r.commit = std::move(c);
+  r.branch = head.branch;
+  r.root = !head.commit;
+  r.files_changed = changes;
+  return r;
+}
+
+}  // namespace coral::vcs

@@ -1,0 +1,61 @@
+#pragma once
+// The staging index: the full tree of the next commit plus a stat cache per file (size,
+// mtime_ns, ctime_ns, inode, device, mode), as in git. Rewritten whole through AtomicFile under
+// locks/index.lock, never edited in place.
+//
+// Grammar (docs/format.md "Index"): canonical JSON {"type":"index","version":1,
+//   "files":[FILE + "stat":{"size","mtime_ns","ctime_ns","ino","dev"}]}, files sorted by path.
+
+#include "coral/vcs/objects.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+namespace coral::vcs {
+
+class Repository;
+
+struct StatInfo {
+  std::uint64_t size = 0;
+  std::int64_t mtime_ns = 0;
+  std::int64_t ctime_ns = 0;
+  std::uint64_t ino = 0;
+  std::uint64_t dev = 0;
+  std::uint32_t mode = 0;  // 0644 or 0755 as coral stores it
+  bool operator==(const StatInfo&) const = default;
+};
+
+// lstat of a regular file (a symlink is followed when it stays inside the worktree); nullopt
+// when missing or not a regular file.
+std::optional<StatInfo> stat_file(const std::filesystem::path& path);
+
+struct IndexEntry {
+  FileEntry file;
+  std::optional<StatInfo> stat;  // unset: unknown, the file must be re-read to compare
+};
+
+class Index {
+public:
+  static Index load(const Repository& repo);   // an absent index is empty
+  static Index from_tree(const Tree& tree);    // no stat cache
+  void save(const Repository& repo);           // caller holds the index lock
+
+  const std::vector<IndexEntry>& entries() const noexcept { return m_entries; }
+  const IndexEntry* find(std::string_view path) const;
+  void upsert(IndexEntry entry);
+  bool remove(std::string_view path);
+  Tree to_tree() const;
+
+  // True when the cached stat proves the file unchanged: equal stat, and the file was not
+  // modified in the same clock tick as the index was written ("racy git").
+  bool stat_clean(const IndexEntry& entry, const StatInfo& current) const;
+
+private:
+  std::vector<IndexEntry> m_entries;  // sorted by path
+  std::int64_t m_index_mtime_ns = 0;  // mtime of the index file when loaded
+};
+
+}  // namespace coral::vcs

@@ -1,0 +1,172 @@
+#include "coral/vcs/object_db.hpp"
+
+#include "coral/core/error.hpp"
+#include "coral/delta/codec.hpp"
+#include "coral/storage/hdf5_store.hpp"
+#include "coral/storage/loose_store.hpp"
+
+#include <atomic>
+#include <filesystem>
+#include <mutex>
+#include <unordered_set>
+
+namespace coral::vcs {
+namespace {
+
+std::span<const std::byte> as_bytes(std::string_view s) {
+  return {reinterpret_cast<const std::byte*>(s.data()), s.size()};
+}
+
+// Decodes a stored record and checks that the result hashes to its id (DESIGN.md §3).
+std::vector<std::byte> decode_verified(const storage::ObjectRecord& rec, const core::ObjectId& id) {
+  if (!delta::is_known_encoding(rec.info.encoding))
+    throw CorruptError("object " + id.hex() + " has unknown encoding " + std::to_string(rec.info.encoding),
+                       {}, "this repository may have been written by a newer coral");
+  std::vector<std::byte> raw;
+  try {
+    raw = delta::decode(static_cast<delta::Encoding>(rec.info.encoding), rec.data, rec.info.raw_size);
+  } catch (const CorruptError& e) {
+    throw CorruptError("object " + id.hex() + " is corrupt: " + e.what(), e.detail(),
+                       "run 'coral fsck' to check the repository");
+  }
+  if (core::hash_bytes(raw) != id)
+    throw CorruptError("object " + id.hex() + " is corrupt: its content does not match its id", {},
+                       "run 'coral fsck' to check the repository");
+  return raw;
+}
+
+}  // namespace
+
+// ---- DataWriter -------------------------------------------------------------------------------
+
+struct DataWriter::Impl {
+  std::unique_ptr<storage::WriteBatch> batch;
+  storage::ObjectStore* store = nullptr;
+  int zstd_level = 1;
+  std::mutex mutex;
+  std::unordered_set<core::ObjectId, core::ObjectIdHash> seen;
+  std::atomic<std::uint64_t> objects{0}, raw{0}, stored{0};
+};
+
+DataWriter::DataWriter(std::unique_ptr<storage::WriteBatch> batch, storage::ObjectStore& store, int zstd_level)
+  : m_impl(std::make_unique<Impl>()) {
+  m_impl->batch = std::move(batch);
+  m_impl->store = &store;
+  m_impl->zstd_level = zstd_level;
+}
+
+DataWriter::~DataWriter() = default;
+
+bool DataWriter::has(const core::ObjectId& id) const {
+  {
+    std::lock_guard lock(m_impl->mutex);
+    if (m_impl->seen.count(id)) return true;
+  }
+  return m_impl->store->has(id);
+}
+
+void DataWriter::put(const core::ObjectId& id, std::span<const std::byte> raw, core::DType dtype) {
+  {
+    std::lock_guard lock(m_impl->mutex);
+    if (!m_impl->seen.insert(id).second) return;
+  }
+  if (m_impl->store->has(id)) return;
+  const auto enc = delta::encode(raw, dtype, {.zstd_level = m_impl->zstd_level});
+  storage::ObjectInfo info;
+  info.id = id;
+  info.encoding = static_cast<std::uint8_t>(enc.encoding);
+  info.raw_size = raw.size();
+  info.stored_size = enc.bytes.size();
+  m_impl->batch->put(info, enc.bytes);
+  m_impl->objects += 1;
+  m_impl->raw += raw.size();
+  m_impl->stored += enc.bytes.size();
+}
+
+void DataWriter::commit() { m_impl->batch->commit(); }
+
+StoreStats DataWriter::stats() const {
+  return {m_impl->objects.load(), m_impl->raw.load(), m_impl->stored.load()};
+}
+
+// ---- ObjectDb ---------------------------------------------------------------------------------
+
+struct ObjectDb::Impl {
+  storage::Hdf5Store packs;
+  storage::LooseStore loose;
+  storage::Layout layout;
+  int zstd_level;
+  Impl(const storage::Layout& l, int level) : packs(l), loose(l), layout(l), zstd_level(level) {}
+};
+
+ObjectDb::ObjectDb(const storage::Layout& layout, int zstd_level)
+  : m_impl(std::make_unique<Impl>(layout, zstd_level)) {}
+
+ObjectDb::~ObjectDb() = default;
+
+bool ObjectDb::has_data(const core::ObjectId& id) const { return m_impl->packs.has(id); }
+
+std::vector<std::byte> ObjectDb::read_data(const core::ObjectId& id) const {
+  const auto rec = [&] {
+    try {
+      return m_impl->packs.get(id);
+    } catch (const NotFoundError&) {
+      throw CorruptError("object " + id.hex() + " is missing", {}, "run 'coral fsck' to check the repository");
+    }
+  }();
+  return decode_verified(rec, id);
+}
+
+std::unique_ptr<DataWriter> ObjectDb::begin_data() {
+  return std::make_unique<DataWriter>(m_impl->packs.begin_write(), m_impl->packs, m_impl->zstd_level);
+}
+
+storage::ObjectStore& ObjectDb::data_store() { return m_impl->packs; }
+
+core::ObjectId ObjectDb::write_metadata(const std::string& json) {
+  const auto id = core::hash_bytes(std::string_view(json));
+  if (m_impl->loose.has(id)) return id;
+  const auto enc = delta::encode(as_bytes(json), core::DType::u8, {.zstd_level = 3});
+  storage::ObjectInfo info;
+  info.id = id;
+  info.encoding = static_cast<std::uint8_t>(enc.encoding);
+  info.raw_size = json.size();
+  info.stored_size = enc.bytes.size();
+  auto batch = m_impl->loose.begin_write();
+  batch->put(info, enc.bytes);
+  batch->commit();
+  return id;
+}
+
+std::string ObjectDb::read_metadata(const core::ObjectId& id) const {
+  const auto raw = decode_verified(m_impl->loose.get(id), id);
+  return {reinterpret_cast<const char*>(raw.data()), raw.size()};
+}
+
+bool ObjectDb::has_metadata(const core::ObjectId& id) const { return m_impl->loose.has(id); }
+
+std::vector<core::ObjectId> ObjectDb::find_metadata_by_prefix(std::string_view prefix) const {
+  std::vector<core::ObjectId> out;
+  if (prefix.size() < 2) return out;
+  const auto dir = m_impl->layout.objects_dir() / std::string(prefix.substr(0, 2));
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string hex = std::string(prefix.substr(0, 2)) + e.path().filename().string();
+    if (hex.size() != 32 || hex.compare(0, prefix.size(), prefix) != 0) continue;
+    if (auto id = core::ObjectId::from_hex(hex)) out.push_back(*id);
+  }
+  return out;
+}
+
+Tree ObjectDb::read_tree(const core::ObjectId& id) const { return decode_tree(read_metadata(id), id); }
+
+Commit ObjectDb::read_commit(const core::ObjectId& id) const { return decode_commit(read_metadata(id), id); }
+
+core::ObjectId ObjectDb::write_tree(const Tree& tree) { return write_metadata(encode_tree(tree)); }
+
+core::ObjectId ObjectDb::write_commit(Commit& commit) {
+  commit.id = write_metadata(encode_commit(commit));
+  return commit.id;
+}
+
+}  // namespace coral::vcs

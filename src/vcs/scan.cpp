@@ -1,0 +1,67 @@
+#include "scan.hpp"
+
+#include "coral/core/error.hpp"
+
+namespace coral::vcs {
+
+ParsedFile parse_worktree_file(const std::filesystem::path& abs, const std::string& repo_path) {
+  ParsedFile f;
+  f.path = repo_path;
+  f.abs = abs;
+  auto st = stat_file(abs);
+  if (!st) throw NotFoundError("file '" + repo_path + "' not found");
+  f.stat = *st;
+  f.map = std::make_unique<core::fs::MappedFile>(abs);
+  f.layout = core::parse_file_layout(repo_path, f.map->bytes());
+  return f;
+}
+
+FileEntry hash_file(ParsedFile& file, core::ThreadPool& pool, DataWriter* writer) {
+  FileEntry entry;
+  entry.path = file.path;
+  entry.mode = file.stat.mode;
+  entry.size = file.map->size();
+  entry.format = file.layout.format;
+  const auto data = file.map->bytes();
+  const auto& extents = file.layout.tensors;
+  entry.tensors.resize(extents.size());
+
+  // Task 0 is the skeleton (or the whole file for raw files); task i+1 is tensor i.
+  pool.parallel_for(extents.size() + 1, [&](std::size_t task) {
+    if (task == 0) {
+      if (file.layout.format == core::FileFormat::raw) {
+        entry.id = core::hash_bytes(data);
+        if (writer) writer->put(entry.id, data, core::DType::u8);
+        return;
+      }
+      const std::string skel = core::extract_skeleton(file.layout, data);
+      const std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(skel.data()), skel.size());
+      entry.id = core::hash_bytes(bytes);
+      if (writer) writer->put(entry.id, bytes, core::DType::u8);
+      return;
+    }
+    const auto& x = extents[task - 1];
+    const auto bytes = data.subspan(x.offset, x.length);
+    TensorEntry& t = entry.tensors[task - 1];
+    t.name = x.name;
+    t.dtype = x.dtype;
+    t.shape = x.shape;
+    t.offset = x.offset;
+    t.length = x.length;
+    t.big_endian = x.big_endian;
+    t.id = core::hash_bytes(bytes);
+    if (writer) writer->put(t.id, bytes, x.dtype);
+    file.map->release(x.offset, x.length);
+  });
+
+  const auto after = stat_file(file.abs);
+  if (!after || after->size != file.stat.size || after->mtime_ns != file.stat.mtime_ns)
+    throw IoError("file '" + file.path + "' changed while it was being read", {}, "run the command again");
+  return entry;
+}
+
+std::span<const std::byte> extent_bytes(const ParsedFile& file, const TensorEntry& t) {
+  return file.map->bytes().subspan(t.offset, t.length);
+}
+
+}  // namespace coral::vcs

@@ -1,0 +1,15 @@
+#pragma once
+// Internal entry points shared by verbs (commit -a stages through the same code as add), for
+// callers that already hold the write and index locks.
+
+#include "coral/vcs/operations.hpp"
+#include "index.hpp"
+
+namespace coral::vcs {
+
+AddResult add_locked(Repository& repo, Index& index, const AddOptions& options, const core::ProgressFn& progress);
+
+// The tree of a commit, or an empty tree for an unborn HEAD.
+Tree head_tree(Repository& repo, const Head& head);
+
+}  // namespace coral::vcs

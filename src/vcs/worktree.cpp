@@ -1,0 +1,74 @@
+#include "worktree.hpp"
+
+#include "coral/core/error.hpp"
+#include "coral/core/fs.hpp"
+#include "paths.hpp"
+
+#include <algorithm>
+#include <sys/stat.h>
+
+namespace coral::vcs {
+namespace stdfs = std::filesystem;
+namespace {
+
+void check_symlink(const stdfs::path& worktree, const stdfs::path& abs, const std::string& rel) {
+  std::error_code ec;
+  const auto real = stdfs::canonical(abs, ec);
+  if (ec) throw UsageError("'" + rel + "' is a broken symlink");
+  const auto inside = real.lexically_relative(stdfs::canonical(worktree)).generic_string();
+  if (inside.empty() || inside.rfind("..", 0) == 0 || inside == ".coral" || inside.rfind(".coral/", 0) == 0)
+    throw UsageError("'" + rel + "' is a symlink that leads outside the working tree");
+}
+
+void walk(const stdfs::path& worktree, const std::string& rel, const IgnoreRules& ignore, std::vector<std::string>& out,
+          int depth) {
+  if (depth > 256) throw UsageError("directory nesting too deep at '" + rel + "'");
+  const stdfs::path dir = rel.empty() ? worktree : worktree / rel;
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& e : stdfs::directory_iterator(dir, ec)) names.push_back(e.path().filename().string());
+  if (ec) throw_errno("cannot read directory", dir.string(), ec.value());
+  std::sort(names.begin(), names.end());
+  for (const auto& name : names) {
+    if (name.rfind(".coral-checkout-", 0) == 0) continue;  // a checkout's temp file
+    const std::string child = rel.empty() ? name : rel + "/" + name;
+    const stdfs::path abs = worktree / child;
+    struct stat lst {}, st {};
+    if (::lstat(abs.c_str(), &lst) != 0) continue;  // vanished
+    const bool link = S_ISLNK(lst.st_mode);
+    if (link && ::stat(abs.c_str(), &st) != 0) continue;  // broken link: skip, like git skips nothing but we cannot read it
+    const auto& s = link ? st : lst;
+    const bool is_dir = S_ISDIR(s.st_mode);
+    if (ignore.ignored(child, is_dir)) continue;
+    if (unsafe_path_reason(child)) continue;
+    if (link) check_symlink(worktree, abs, child);
+    if (is_dir) {
+      if (link) continue;  // never descend through directory symlinks (cycles, double counting)
+      walk(worktree, child, ignore, out, depth + 1);
+    } else if (S_ISREG(s.st_mode)) {
+      out.push_back(child);
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> list_worktree_files(const stdfs::path& worktree, const std::string& repo_path,
+                                             const IgnoreRules& ignore) {
+  std::vector<std::string> out;
+  const stdfs::path abs = repo_path.empty() ? worktree : worktree / repo_path;
+  struct stat st {};
+  if (::stat(abs.c_str(), &st) != 0) throw NotFoundError("path '" + repo_path + "' did not match any file");
+  if (S_ISDIR(st.st_mode)) {
+    walk(worktree, repo_path, ignore, out, 0);
+  } else if (S_ISREG(st.st_mode)) {
+    struct stat lst {};
+    if (::lstat(abs.c_str(), &lst) == 0 && S_ISLNK(lst.st_mode)) check_symlink(worktree, abs, repo_path);
+    out.push_back(repo_path);
+  } else {
+    throw UsageError("'" + repo_path + "' is not a regular file or directory");
+  }
+  return out;
+}
+
+}  // namespace coral::vcs
