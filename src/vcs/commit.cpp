@@ -63,31 +63,41 @@ CommitResult commit(Repository& repo, const CommitOptions& options, const core::
     add_locked(repo, index, {.paths = {}, .update_tracked = true}, progress);
     index.save(repo);
   }
+  // Which ref moves, what it must hold now (compare-and-swap), and the new commit's parent.
   const Head head = read_head(repo);
+  std::optional<std::string> branch = head.branch;
+  std::optional<core::ObjectId> expected = head.commit, parent = head.commit;
+  if (!options.branch.empty() && options.branch != head.branch) {
+    validate_ref_name(options.branch);
+    branch = options.branch;
+    expected = find_ref(repo, "refs/heads/" + options.branch);
+    parent = expected ? expected : head.commit;  // a new branch starts at HEAD
+  }
   const Tree tree = index.to_tree();
-  const Tree parent_tree = head_tree(repo, head);
+  const Tree parent_tree = head_tree(repo, Head{std::nullopt, parent});
   const std::uint64_t changes = count_changes(parent_tree, tree);
-  if (changes == 0 && head.commit && !options.allow_empty)
-    throw Error("nothing to commit, working tree matches " + std::string(head.branch ? "branch '" + *head.branch + "'" : "HEAD"),
-                {}, "stage changes with 'coral add', or pass --allow-empty");
-  if (tree.files.empty() && !head.commit && !options.allow_empty)
+  if (changes == 0 && parent && !options.allow_empty)
+    throw Error("nothing to commit, the index matches " + (branch ? "branch '" + *branch + "'" : std::string("HEAD")), {},
+                "stage changes with 'coral add', or pass --allow-empty");
+  if (tree.files.empty() && !parent && !options.allow_empty)
     throw Error("nothing to commit: the index is empty", {}, "stage files with 'coral add PATH'");
 
   Commit c;
   c.tree = repo.objects().write_tree(tree);  // objects -> tree -> commit -> ref
-  if (head.commit) c.parents.push_back(*head.commit);
+  if (parent) c.parents.push_back(*parent);
   std::tie(c.author, c.email) = resolve_identity(repo, options.author, options.email);
   c.time = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   c.tz_offset = local_tz_offset_minutes(c.time);
   c.message = options.message;
   for (const auto& [k, v] : options.metrics) c.metrics[k] = v;
   repo.objects().write_commit(c);
-  advance_head(repo, head, c.id);
+  if (branch) update_ref(repo, "refs/heads/" + *branch, c.id, expected);
+  else advance_head(repo, head, c.id);
 
   CommitResult r;
   r.commit = std::move(c);
-  r.branch = head.branch;
-  r.root = !head.commit;
+  r.branch = branch;
+  r.root = !parent;
   r.files_changed = changes;
   return r;
 }

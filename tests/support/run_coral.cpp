@@ -1,9 +1,11 @@
 #include "support/run_coral.hpp"
 
 #include <cstdlib>
+#include <algorithm>
 #include <cstring>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdexcept>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -87,6 +89,45 @@ RunResult run_program(const std::vector<std::string>& argv, const RunOptions& o)
   ::waitpid(pid, &status, 0);
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return r;
+}
+
+int spawn_coral(const std::vector<std::string>& args, const RunOptions& o) {
+  std::vector<std::string> argv{coral_bin()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  const auto env = hermetic_env(o);
+  const pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    const int devnull = ::open("/dev/null", O_RDWR);
+    ::dup2(devnull, 0);
+    ::dup2(devnull, 1);
+    ::dup2(devnull, 2);
+    if (!o.cwd.empty() && ::chdir(o.cwd.c_str()) != 0) ::_exit(126);
+    std::vector<char*> cargs, envp;
+    for (const auto& a : argv) cargs.push_back(const_cast<char*>(a.c_str()));
+    cargs.push_back(nullptr);
+    for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+    envp.push_back(nullptr);
+    ::execve(cargs[0], cargs.data(), envp.data());
+    ::_exit(127);
+  }
+  return pid;
+}
+
+int kill_after(int pid, long micros) {
+  const auto deadline = micros;
+  long waited = 0;
+  int status = 0;
+  while (waited < deadline) {
+    const pid_t r = ::waitpid(pid, &status, WNOHANG);
+    if (r == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    const long step = std::min(200L, deadline - waited);
+    ::usleep(static_cast<useconds_t>(step));
+    waited += step;
+  }
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 RunResult run_coral(const std::vector<std::string>& args, const RunOptions& o) {

@@ -23,6 +23,11 @@ struct RunOptions {
 
 std::string coral_bin();
 RunResult run_coral(const std::vector<std::string>& args, const RunOptions& options);
+// Starts coral in the background (stdout/stderr to /dev/null); returns its pid.
+int spawn_coral(const std::vector<std::string>& args, const RunOptions& options);
+// SIGKILLs a spawned process after `micros` microseconds (if it still runs) and reaps it.
+// Returns its exit code, or 128+9 when it was killed.
+int kill_after(int pid, long micros);
 // Runs any program the same way (for python3, h5dump, ...).
 RunResult run_program(const std::vector<std::string>& argv, const RunOptions& options);
 

@@ -70,6 +70,8 @@ struct CommitOptions {
   std::vector<std::pair<std::string, double>> metrics;
   bool all = false;          // -a: stage tracked changes first
   bool allow_empty = false;  // commit even when the tree equals the parent's
+  std::string branch;        // commit onto this branch instead of HEAD's (created from HEAD when
+                             // missing); HEAD and the working tree are left as they are
 };
 struct CommitResult {
   Commit commit;
