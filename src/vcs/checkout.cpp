@@ -94,7 +94,8 @@ CheckoutResult checkout(Repository& repo, const CheckoutOptions& o, const core::
     target_branch = o.new_branch;
   } else {
     if (o.rev.empty()) throw UsageError("checkout needs a revision, -b NAME, or -- PATH");
-    if (find_ref(repo, "refs/heads/" + o.rev)) target_branch = o.rev;
+    if (o.rev == "HEAD" || o.rev == "@") target_branch = head.branch;  // stay where HEAD is
+    else if (find_ref(repo, "refs/heads/" + o.rev)) target_branch = o.rev;
     target_id = resolve_commit(repo, o.rev);
   }
   const Tree current = head_tree(repo, head);

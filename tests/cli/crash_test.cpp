@@ -110,7 +110,9 @@ TEST(CrashTest, KilledCommitLeavesACompleteCommit) {
     killed += code == 128 + 9;
     const std::string now = repo.head_id();
     SCOPED_TRACE("round " + std::to_string(i) + ", exit " + std::to_string(code));
-    if (code == 0) EXPECT_NE(now, head) << "commit said 0 but HEAD did not move";
+    if (code == 0) {
+      EXPECT_NE(now, head) << "commit said 0 but HEAD did not move";
+    }
     if (now != head) {  // the commit completed before the kill
       ++landed;
       head = now;

@@ -62,6 +62,17 @@ TEST_F(WorkflowTest, CommitCheckoutRoundTripIsByteIdentical) {
   EXPECT_EQ(resolve_commit(*repo, "main^"), c1.id);
 }
 
+TEST_F(WorkflowTest, ForceCheckoutOfHeadRestoresFilesAndStaysOnBranch) {
+  commit_epoch(1);
+  const std::string shard = test::read_file(dir / "ckpt/model-00002-of-00002.safetensors");
+  stdfs::remove_all(dir / "ckpt");
+  const auto r = checkout(*repo, {.rev = "HEAD", .force = true});
+  ASSERT_TRUE(r.head.branch);
+  EXPECT_EQ(*r.head.branch, "main");
+  EXPECT_EQ(r.files_written, 5u);
+  EXPECT_EQ(test::read_file(dir / "ckpt/model-00002-of-00002.safetensors"), shard);
+}
+
 TEST_F(WorkflowTest, TensorsAreStoredOncePerContent) {
   commit_epoch(1);
   const auto first = repo->objects().data_store().list().size();

@@ -1,0 +1,274 @@
+// Output: routes each result to its text rendering (text_format.hpp) or to JSON. The JSON
+// shapes are a stable contract documented in docs/cli.md ("JSON output"): add fields, never
+// rename or remove them.
+#include "output.hpp"
+
+#include "progress_bar.hpp"
+#include "text_format.hpp"
+
+#include "coral/core/dtype.hpp"
+#include "coral/core/file_layout.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+
+namespace coral::cli {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+Json change_json(vcs::Change c) {
+  switch (c) {
+    case vcs::Change::added: return "added";
+    case vcs::Change::modified: return "modified";
+    case vcs::Change::deleted: return "deleted";
+    case vcs::Change::untracked: return "untracked";
+    case vcs::Change::none: break;
+  }
+  return nullptr;
+}
+
+Json id_json(const std::optional<core::ObjectId>& id) { return id ? Json(id->hex()) : Json(nullptr); }
+Json name_json(const std::optional<std::string>& s) { return s ? Json(*s) : Json(nullptr); }
+
+Json commit_json(const vcs::Commit& c) {
+  Json parents = Json::array();
+  for (const auto& p : c.parents) parents.push_back(p.hex());
+  Json metrics = Json::object();
+  for (const auto& [k, v] : c.metrics) metrics[k] = v;
+  Json j = {{"id", c.id.hex()},     {"tree", c.tree.hex()},   {"parents", parents},
+            {"author", c.author},   {"email", c.email},       {"time", vcs::format_time(c.time, c.tz_offset)},
+            {"message", c.message}, {"metrics", metrics},     {"pruned", c.pruned}};
+  if (c.merge) j["merge"] = {{"strategy", c.merge->strategy}, {"parameters", c.merge->parameters}};
+  return j;
+}
+
+Json tensor_json(const vcs::TensorEntry& t) {
+  return {{"name", t.name},     {"dtype", core::dtype_name(t.dtype)}, {"shape", t.shape},
+          {"offset", t.offset}, {"length", t.length},                 {"id", t.id.hex()},
+          {"big_endian", t.big_endian}};
+}
+
+std::string mode_text(std::uint32_t mode) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%04o", mode);
+  return buf;
+}
+
+Json file_json(const vcs::FileEntry& f, bool with_tensors) {
+  Json j = {{"path", f.path}, {"format", core::format_name(f.format)}, {"size", f.size},
+            {"mode", mode_text(f.mode)}, {"id", f.id.hex()}};
+  if (!with_tensors) return j;
+  Json tensors = Json::array();
+  for (const auto& t : f.tensors) tensors.push_back(tensor_json(t));
+  j["tensors"] = tensors;
+  return j;
+}
+
+Json diff_json(const vcs::FileDiff& f) {
+  Json tensors = Json::array();
+  for (const auto& t : f.tensors) {
+    auto side = [](const std::optional<vcs::TensorEntry>& e) {
+      return e ? Json{{"dtype", core::dtype_name(e->dtype)}, {"shape", e->shape}, {"id", e->id.hex()}} : Json(nullptr);
+    };
+    Json stats = nullptr;
+    if (t.stats)
+      stats = {{"max_abs_diff", t.stats->max_abs_diff}, {"rel_l2", t.stats->rel_l2},
+               {"cosine", t.stats->cosine}, {"nan_mismatches", t.stats->nan_mismatches}};
+    tensors.push_back({{"name", t.name}, {"change", change_json(t.change)}, {"old", side(t.old_entry)},
+                       {"new", side(t.new_entry)}, {"stats", stats}});
+  }
+  auto side = [](const std::optional<vcs::FileEntry>& e) { return e ? file_json(*e, false) : Json(nullptr); };
+  return {{"path", f.path},         {"change", change_json(f.change)},
+          {"old", side(f.old_entry)}, {"new", side(f.new_entry)},
+          {"skeleton_changed", f.skeleton_changed}, {"tensors", tensors}};
+}
+
+Json diff_stat_json(const std::vector<vcs::FileDiff>& files) {
+  Json list = Json::array();
+  std::uint64_t added = 0, removed = 0, changed = 0;
+  for (const auto& f : files) {
+    std::uint64_t a = 0, r = 0, c = 0;
+    for (const auto& t : f.tensors) (t.change == vcs::Change::added ? a : t.change == vcs::Change::deleted ? r : c)++;
+    added += a;
+    removed += r;
+    changed += c;
+    list.push_back({{"path", f.path}, {"change", change_json(f.change)}, {"tensors_added", a},
+                    {"tensors_removed", r}, {"tensors_changed", c}});
+  }
+  return {{"files", list}, {"files_changed", files.size()}, {"tensors_added", added},
+          {"tensors_removed", removed}, {"tensors_changed", changed}};
+}
+
+Json config_value_json(const core::ConfigValue& v) {
+  return {{"value", v.text}, {"origin", core::origin_name(v.origin)}, {"source", v.source}};
+}
+
+std::string dump(const Json& j) { return j.dump(2, ' ', false, Json::error_handler_t::replace) + "\n"; }
+
+}  // namespace
+
+Output::Output(bool json, bool quiet)
+  : m_json(json), m_quiet(quiet), m_bar(std::make_shared<ProgressBar>(!quiet && ProgressBar::stderr_is_terminal())) {}
+
+Output::~Output() {
+  finish_progress();
+  std::fflush(stdout);
+}
+
+core::ProgressFn Output::progress() {
+  return [bar = m_bar](const core::Progress& p) { bar->update(p); };
+}
+
+void Output::finish_progress() { m_bar->finish(); }
+
+void Output::result(const std::string& text) {
+  finish_progress();
+  std::fwrite(text.data(), 1, text.size(), stdout);
+}
+
+void Output::note(std::string_view line) {
+  finish_progress();
+  if (m_quiet) return;
+  std::fprintf(stderr, "%.*s\n", static_cast<int>(line.size()), line.data());
+}
+
+void Output::print_init(const std::filesystem::path& coral_dir) {
+  if (m_json) return result(dump({{"path", coral_dir.string()}, {"worktree", coral_dir.parent_path().string()}}));
+  result("Initialized empty coral repository in " + coral_dir.string() + "\n");
+}
+
+void Output::print_add(const vcs::AddResult& r) {
+  if (!m_json) return result(format_add(r));
+  result(dump({{"added", r.added},
+               {"modified", r.modified},
+               {"removed", r.removed},
+               {"files_unchanged", r.files_unchanged},
+               {"bytes_scanned", r.bytes_scanned},
+               {"tensors", r.tensors},
+               {"stored",
+                {{"objects_written", r.stored.objects_written},
+                 {"bytes_raw", r.stored.bytes_raw},
+                 {"bytes_stored", r.stored.bytes_stored}}}}));
+}
+
+void Output::print_rm(const vcs::RmResult& r) {
+  if (!m_json) return result(format_rm(r));
+  result(dump({{"removed", r.removed}}));
+}
+
+void Output::print_status(const vcs::StatusResult& r, bool porcelain) {
+  if (!m_json) return result(porcelain ? format_status_porcelain(r) : format_status(r));
+  Json entries = Json::array();
+  for (const auto& e : r.entries)
+    entries.push_back({{"path", e.path}, {"staged", change_json(e.staged)}, {"unstaged", change_json(e.unstaged)}});
+  result(dump({{"branch", name_json(r.head.branch)},
+               {"commit", id_json(r.head.commit)},
+               {"detached", r.head.detached()},
+               {"clean", r.clean()},
+               {"entries", entries}}));
+}
+
+void Output::print_commit(const vcs::CommitResult& r) {
+  if (!m_json) return result(format_commit_summary(r));
+  result(dump({{"commit", commit_json(r.commit)},
+               {"branch", name_json(r.branch)},
+               {"root", r.root},
+               {"files_changed", r.files_changed}}));
+}
+
+void Output::print_log(const std::vector<vcs::Commit>& commits, bool oneline) {
+  if (!m_json) return result(format_log(commits, oneline));
+  Json list = Json::array();
+  for (const auto& c : commits) list.push_back(commit_json(c));
+  result(dump(list));
+}
+
+void Output::print_show(const vcs::ShowResult& r) {
+  if (!m_json) return result(format_show(r));
+  if (r.file) return result(dump({{"file", file_json(*r.file, true)}}));
+  Json changes = Json::array();
+  for (const auto& [path, change] : r.changes) changes.push_back({{"path", path}, {"change", change_json(change)}});
+  result(dump({{"commit", r.commit ? commit_json(*r.commit) : Json(nullptr)}, {"changes", changes}}));
+}
+
+void Output::print_diff(const std::vector<vcs::FileDiff>& files, bool stat) {
+  if (!m_json) return result(stat ? format_diff_stat(files) : format_diff(files));
+  if (stat) return result(dump(diff_stat_json(files)));
+  Json list = Json::array();
+  for (const auto& f : files) list.push_back(diff_json(f));
+  result(dump(list));
+}
+
+void Output::print_checkout(const vcs::CheckoutResult& r, const CheckoutNote& n) {
+  if (n.paths) {
+    note("Updated " + std::to_string(r.files_written) + (r.files_written == 1 ? " path" : " paths") + " from " +
+         (n.source.empty() ? "the index" : n.source));
+  } else if (!n.new_branch.empty()) {
+    note("Switched to a new branch '" + n.new_branch + "'");
+  } else if (r.head.branch) {
+    note("Switched to branch '" + *r.head.branch + "'");
+  } else if (n.commit) {
+    note("HEAD is now at " + short_id(n.commit->id) + " " + first_line(n.commit->message));
+  }
+  if (!m_json) return;
+  result(dump({{"branch", name_json(r.head.branch)},
+               {"commit", id_json(r.head.commit)},
+               {"detached", r.head.detached()},
+               {"files_written", r.files_written},
+               {"files_removed", r.files_removed},
+               {"bytes_written", r.bytes_written}}));
+}
+
+void Output::print_branches(const std::vector<vcs::BranchInfo>& branches) {
+  if (!m_json) return result(format_branches(branches));
+  Json list = Json::array();
+  for (const auto& b : branches)
+    list.push_back({{"name", b.name}, {"commit", b.commit.hex()}, {"current", b.current}});
+  result(dump(list));
+}
+
+void Output::print_tags(const std::vector<vcs::TagInfo>& tags) {
+  if (!m_json) return result(format_tags(tags));
+  Json list = Json::array();
+  for (const auto& t : tags) {
+    Json annotation = nullptr;
+    if (t.annotation)
+      annotation = {{"id", t.annotation->id.hex()},       {"tagger", t.annotation->tagger},
+                    {"email", t.annotation->email},       {"time", vcs::format_time(t.annotation->time, 0)},
+                    {"message", t.annotation->message}};
+    list.push_back({{"name", t.name}, {"commit", t.commit.hex()}, {"annotation", annotation}});
+  }
+  result(dump(list));
+}
+
+void Output::print_ref_change(const RefChange& c) {
+  if (m_json) {
+    Json j = {{"kind", c.kind}, {"action", c.action}, {"name", c.name}};
+    if (!c.old_name.empty()) j["old_name"] = c.old_name;
+    return result(dump(j));
+  }
+  if (c.action == "deleted") result("Deleted " + c.kind + " '" + c.name + "'\n");
+}
+
+void Output::print_config_list(const std::map<std::string, core::ConfigValue>& values, bool show_origin) {
+  if (!m_json) return result(format_config_list(values, show_origin));
+  Json j = Json::object();
+  for (const auto& [key, v] : values) j[key] = config_value_json(v);
+  result(dump(j));
+}
+
+void Output::print_config_value(std::string_view key, const core::ConfigValue& value) {
+  if (!m_json) return result(value.text + "\n");
+  Json j = {{"key", key}};
+  j.update(config_value_json(value));
+  result(dump(j));
+}
+
+void Output::print_config_write(const ConfigWrite& w) {
+  if (!m_json) return;
+  result(dump({{"key", w.key}, {"value", name_json(w.value)}, {"file", w.file.string()}}));
+}
+
+}  // namespace coral::cli
