@@ -28,8 +28,8 @@ constexpr std::array k_keys{
             "seconds to wait for a repository lock before giving up"},
   ConfigKey{"pack.max_bytes", ConfigType::integer, "2147483648", "CORAL_PACK_MAX_BYTES",
             "largest pack file written, in bytes (>= 1 MiB)"},
-  ConfigKey{"user.email", ConfigType::string, "", "CORAL_AUTHOR_EMAIL", "author email recorded in commits and tags"},
-  ConfigKey{"user.name", ConfigType::string, "", "CORAL_AUTHOR_NAME", "author name recorded in commits and tags"},
+  ConfigKey{"user.email", ConfigType::string, "", "CORAL_USER_EMAIL", "author email recorded in commits and tags"},
+  ConfigKey{"user.name", ConfigType::string, "", "CORAL_USER_NAME", "author name recorded in commits and tags"},
 };
 
 // Numeric bounds of the keys that have them (inclusive).
@@ -108,13 +108,6 @@ std::string canonical_string(const ConfigKey& key, std::string_view value) {
   return std::string(value);
 }
 
-std::filesystem::path user_config_file() {
-  const char* xdg = std::getenv("XDG_CONFIG_HOME");
-  if (xdg && *xdg && stdfs::path(xdg).is_absolute()) return stdfs::path(xdg) / "coral" / "config.toml";
-  const char* home = std::getenv("HOME");
-  if (home && *home) return stdfs::path(home) / ".config" / "coral" / "config.toml";
-  return {};
-}
 
 // A config file as a TOML table; empty when the file does not exist. Syntax errors are the
 // user's to fix, so they are UsageErrors naming the file, line and column.
@@ -212,7 +205,7 @@ Config Config::load(const std::filesystem::path& repo_config) {
   Config c;
   for (const auto& key : k_keys)
     c.m_values[std::string(key.name)] = {std::string(key.default_value), ConfigOrigin::default_value, {}};
-  load_file(c.m_values, user_config_file(), ConfigOrigin::user);
+  load_file(c.m_values, user_config_path(), ConfigOrigin::user);
   load_file(c.m_values, repo_config, ConfigOrigin::repo);
   for (const auto& key : k_keys) {
     const char* env = std::getenv(std::string(key.env).c_str());
@@ -224,7 +217,7 @@ Config Config::load(const std::filesystem::path& repo_config) {
                        "fix or unset " + std::string(key.env));
     }
   }
-  log().debug("config: user file '{}', repo file '{}'", user_config_file().string(), repo_config.string());
+  log().debug("config: user file '{}', repo file '{}'", user_config_path().string(), repo_config.string());
   return c;
 }
 
@@ -305,6 +298,14 @@ void Config::unset_value(const std::filesystem::path& file, std::string_view key
   sub->erase(leaf);
   if (sub->empty()) table.erase(section);
   write_table(file, table);
+}
+
+std::filesystem::path user_config_path() {
+  const char* xdg = std::getenv("XDG_CONFIG_HOME");
+  if (xdg && *xdg && stdfs::path(xdg).is_absolute()) return stdfs::path(xdg) / "coral" / "config.toml";
+  const char* home = std::getenv("HOME");
+  if (home && *home) return stdfs::path(home) / ".config" / "coral" / "config.toml";
+  return {};
 }
 
 }  // namespace coral::core

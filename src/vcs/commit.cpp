@@ -37,8 +37,14 @@ Tree head_tree(Repository& repo, const Head& head) {
 
 std::pair<std::string, std::string> resolve_identity(const Repository& repo, const std::string& author,
                                                      const std::string& email) {
-  std::string name = author.empty() ? repo.config().get_string("user.name") : author;
-  std::string mail = email.empty() ? repo.config().get_string("user.email") : email;
+  auto env = [](const char* var) {
+    const char* v = std::getenv(var);
+    return std::string(v ? v : "");
+  };
+  std::string name = !author.empty() ? author : repo.config().get_string("user.name");
+  std::string mail = !email.empty() ? email : repo.config().get_string("user.email");
+  if (name.empty()) name = env("CORAL_AUTHOR_NAME");
+  if (mail.empty()) mail = env("CORAL_AUTHOR_EMAIL");
   if (name.empty() || mail.empty()) {
     const char* login = ::getlogin();
     std::string user = login ? login : "";

@@ -96,11 +96,13 @@ struct ObjectDb::Impl {
   storage::LooseStore loose;
   storage::Layout layout;
   int zstd_level;
-  Impl(const storage::Layout& l, int level) : packs(l), loose(l), layout(l), zstd_level(level) {}
+  Impl(const storage::Layout& l, const ObjectDbOptions& o)
+    : packs(l, {.max_pack_bytes = o.max_pack_bytes, .lock_wait_seconds = o.lock_wait_seconds, .verb = o.verb}),
+      loose(l), layout(l), zstd_level(o.zstd_level) {}
 };
 
-ObjectDb::ObjectDb(const storage::Layout& layout, int zstd_level)
-  : m_impl(std::make_unique<Impl>(layout, zstd_level)) {}
+ObjectDb::ObjectDb(const storage::Layout& layout, const ObjectDbOptions& options)
+  : m_impl(std::make_unique<Impl>(layout, options)) {}
 
 ObjectDb::~ObjectDb() = default;
 

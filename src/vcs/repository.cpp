@@ -32,6 +32,7 @@ int read_format_version(const stdfs::path& config_path) {
 
 std::optional<stdfs::path> find_coral_dir(stdfs::path dir) {
   dir = stdfs::absolute(dir).lexically_normal();
+  if (!dir.has_filename()) dir = dir.parent_path();  // "/x/" -> "/x"
   for (;;) {
     const auto candidate = dir / ".coral";
     if (stdfs::is_directory(candidate) && stdfs::exists(candidate / "config.toml")) return candidate;
@@ -59,7 +60,11 @@ struct Repository::Impl {
     lock_wait = config.get_number("core.lock_wait");
     const auto j = config.get_int("core.jobs");
     jobs = j > 0 ? static_cast<int>(j) : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    objects = std::make_unique<ObjectDb>(layout, static_cast<int>(config.get_int("core.compression_level")));
+    objects = std::make_unique<ObjectDb>(
+        layout, ObjectDbOptions{.zstd_level = static_cast<int>(config.get_int("core.compression_level")),
+                                .max_pack_bytes = static_cast<std::uint64_t>(config.get_int("pack.max_bytes")),
+                                .lock_wait_seconds = lock_wait,
+                                .verb = verb});
   }
 };
 
@@ -99,7 +104,7 @@ Repository Repository::open(const OpenOptions& options) {
   const auto coral_dir = find_coral_dir(options.start_dir);
   if (!coral_dir)
     throw NotFoundError("not a coral repository (or any parent up to /): " +
-                            stdfs::absolute(options.start_dir).lexically_normal().string(),
+                            stdfs::absolute(options.start_dir).lexically_normal().parent_path().string(),
                         {}, "run 'coral init' to create one");
   const int version = read_format_version(*coral_dir / "config.toml");
   if (version > k_format_version)
@@ -110,6 +115,8 @@ Repository Repository::open(const OpenOptions& options) {
   core::log().debug("opened repository {}", coral_dir->string());
   return Repository(std::make_unique<Impl>(*coral_dir, options));
 }
+
+std::optional<stdfs::path> Repository::find(const stdfs::path& start_dir) { return find_coral_dir(start_dir); }
 
 const storage::Layout& Repository::layout() const noexcept { return m_impl->layout; }
 const stdfs::path& Repository::worktree() const noexcept { return m_impl->worktree; }

@@ -98,8 +98,10 @@ TEST(CliConfigTest, CommitAuthorComesFromFlagThenConfigThenEnvironment) {
 
   dir.ok({"config", "set", "--user", "user.name", "User Name"});
   dir.ok({"config", "set", "--user", "user.email", "user@example.com"});
-  dir.ok({"commit", "--allow-empty", "-m", "two"});
+  dir.ok({"commit", "--allow-empty", "-m", "two"}, env);  // config beats CORAL_AUTHOR_* (DESIGN §10)
   EXPECT_TRUE(contains(dir.ok({"log", "-n", "1"}).out, "Author: User Name <user@example.com>\n"));
+  dir.ok({"commit", "--allow-empty", "-m", "two-b"}, {{"CORAL_USER_NAME", "Key Env"}});  // the key's own variable
+  EXPECT_TRUE(contains(dir.ok({"log", "-n", "1"}).out, "Author: Key Env <user@example.com>\n"));
 
   dir.ok({"commit", "--allow-empty", "-m", "three", "--author", "Flag Name", "--email", "flag@example.com"}, env);
   EXPECT_TRUE(contains(dir.ok({"log", "-n", "1"}).out, "Author: Flag Name <flag@example.com>\n"));

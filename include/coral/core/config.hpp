@@ -27,6 +27,10 @@ struct ConfigKey {
 std::span<const ConfigKey> config_keys() noexcept;
 const ConfigKey* find_config_key(std::string_view name) noexcept;
 
+// $XDG_CONFIG_HOME/coral/config.toml, else ~/.config/coral/config.toml; empty when neither
+// XDG_CONFIG_HOME (absolute) nor HOME is set.
+std::filesystem::path user_config_path();
+
 enum class ConfigOrigin { flag, env, repo, user, default_value };
 std::string_view origin_name(ConfigOrigin o) noexcept;  // "flag", "env", "repo", "user", "default"
 

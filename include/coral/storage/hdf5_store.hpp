@@ -15,12 +15,19 @@ namespace coral::storage {
 struct Hdf5StoreOptions {
   std::uint64_t max_pack_bytes = 2ull << 30;  // a write batch starts a new pack past this size
   double lock_wait_seconds = 30;              // for the short lookup-table lock
+  std::string verb = "write";                 // names this process in the lookup lock ("'coral add' (pid N)")
 };
 
+// Thread-safe. Packs are opened lazily (on the first get()/find_info() of an object in them) and
+// kept in a bounded cache. A WriteBatch must not outlive the store that made it; its commit()
+// publishes the batch's packs, then updates the lookup table under .coral/locks/lookup.lock.
 class Hdf5Store final : public ObjectStore {
 public:
   // Opens the packs under layout.packs_dir(): reads the lookup table, and the index of any pack
   // the table does not list yet (a writer killed between pack and table). Opens no other pack.
+  // A damaged table (checksum, size) is logged as a warning and rebuilt in memory from the packs;
+  // the file itself is rewritten by the next write or by rebuild_lookup(). A table of a newer
+  // format version throws CorruptError.
   explicit Hdf5Store(Layout layout, Hdf5StoreOptions options = {});
   ~Hdf5Store() override;
 
@@ -28,6 +35,9 @@ public:
   std::optional<ObjectInfo> find_info(const core::ObjectId& id) const override;
   ObjectRecord get(const core::ObjectId& id) const override;
   std::unique_ptr<WriteBatch> begin_write() override;
+  // Writes the survivors of every pack holding one of `ids` into new packs, publishes them,
+  // rewrites the lookup table, then deletes the old packs. Objects stay readable if killed at
+  // any point (at worst duplicated across packs, or removed objects back until the next remove).
   void remove(std::span<const core::ObjectId> ids) override;
   std::vector<ObjectInfo> list() const override;
 
@@ -35,7 +45,8 @@ public:
   std::vector<std::string> list_packs() const;
   // Which pack holds an object (for fsck and messages).
   std::optional<std::string> find_pack_of(const core::ObjectId& id) const;
-  // Rewrites the lookup table from the packs themselves.
+  // Rewrites the lookup table from the packs themselves (opens every pack; an unreadable pack is
+  // left out with a warning). Takes the lookup lock; throws LockedError on timeout.
   void rebuild_lookup();
 
 private:

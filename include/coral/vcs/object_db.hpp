@@ -43,9 +43,16 @@ private:
   std::unique_ptr<Impl> m_impl;
 };
 
+struct ObjectDbOptions {
+  int zstd_level = 1;                          // core.compression_level
+  std::uint64_t max_pack_bytes = 2ull << 30;   // pack.max_bytes
+  double lock_wait_seconds = 10;               // core.lock_wait (for the lookup-table lock)
+  std::string verb = "coral";                  // names this process in lock messages
+};
+
 class ObjectDb {
 public:
-  explicit ObjectDb(const storage::Layout& layout, int zstd_level = 1);
+  explicit ObjectDb(const storage::Layout& layout, const ObjectDbOptions& options = {});
   ~ObjectDb();
 
   // Data objects (pack store).

@@ -166,8 +166,9 @@ void create_tag(Repository& repo, const std::string& name, const std::string& re
 void delete_tag(Repository& repo, const std::string& name);
 
 // ---- identity --------------------------------------------------------------------------------
-// --author/--email, then config user.name/user.email, then CORAL_AUTHOR_NAME/EMAIL (via config),
-// then the login name and host.
+// --author/--email, then config user.name/user.email (whose own variables are CORAL_USER_NAME /
+// CORAL_USER_EMAIL), then CORAL_AUTHOR_NAME/CORAL_AUTHOR_EMAIL, then the login name and host
+// (DESIGN.md §10).
 std::pair<std::string, std::string> resolve_identity(const Repository& repo, const std::string& author,
                                                      const std::string& email);
 

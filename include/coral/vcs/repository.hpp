@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace coral::vcs {
@@ -29,6 +30,8 @@ public:
   // Finds .coral/ in options.start_dir or a parent. NotFoundError("not a coral repository ...")
   // with a hint to run `coral init`; CorruptError for a newer format_version.
   static Repository open(const OpenOptions& options = {});
+  // The .coral directory in `start_dir` or its nearest parent that has one; nullopt if none.
+  static std::optional<std::filesystem::path> find(const std::filesystem::path& start_dir);
 
   Repository(Repository&&) noexcept;
   Repository& operator=(Repository&&) noexcept;

@@ -64,8 +64,8 @@ TEST_F(ConfigTest, KeyTableIsSortedDocumentedAndDefaultsValidate) {
     EXPECT_EQ(coral::core::find_config_key(k.name), &k);
   }
   EXPECT_EQ(coral::core::find_config_key("user.nope"), nullptr);
-  EXPECT_EQ(coral::core::find_config_key("user.name")->env, "CORAL_AUTHOR_NAME");
-  EXPECT_EQ(coral::core::find_config_key("user.email")->env, "CORAL_AUTHOR_EMAIL");
+  EXPECT_EQ(coral::core::find_config_key("user.name")->env, "CORAL_USER_NAME");
+  EXPECT_EQ(coral::core::find_config_key("user.email")->env, "CORAL_USER_EMAIL");
 }
 
 TEST_F(ConfigTest, DefaultsWhenNothingIsSet) {
@@ -103,9 +103,9 @@ TEST_F(ConfigTest, PrecedenceIsFlagEnvRepoUserDefault) {
   EXPECT_EQ(no_flag.get("pack.max_bytes").origin, ConfigOrigin::default_value);
 }
 
-TEST_F(ConfigTest, AuthorEnvironmentVariablesSetUserKeys) {
-  ::setenv("CORAL_AUTHOR_NAME", "Ada", 1);
-  ::setenv("CORAL_AUTHOR_EMAIL", "ada@example.com", 1);
+TEST_F(ConfigTest, UserEnvironmentVariablesSetUserKeys) {
+  ::setenv("CORAL_USER_NAME", "Ada", 1);
+  ::setenv("CORAL_USER_EMAIL", "ada@example.com", 1);
   const Config c = Config::load({});
   EXPECT_EQ(c.get_string("user.name"), "Ada");
   EXPECT_EQ(c.get_string("user.email"), "ada@example.com");

@@ -1,0 +1,42 @@
+#include "coral/storage/hdf5_store.hpp"
+
+#include "coral/core/error.hpp"
+#include "storage/pack_store.hpp"
+
+namespace coral::storage {
+
+struct Hdf5Store::Impl : PackStore {
+  using PackStore::PackStore;
+};
+
+Hdf5Store::Hdf5Store(Layout layout, Hdf5StoreOptions options)
+  : m_impl(std::make_unique<Impl>(std::move(layout), std::move(options))) {}
+
+Hdf5Store::~Hdf5Store() = default;
+
+bool Hdf5Store::has(const core::ObjectId& id) const { return m_impl->has(id); }
+
+std::optional<ObjectInfo> Hdf5Store::find_info(const core::ObjectId& id) const { return m_impl->find_info(id); }
+
+ObjectRecord Hdf5Store::get(const core::ObjectId& id) const {
+  std::optional<ObjectRecord> record = m_impl->find(id);
+  if (!record)
+    throw NotFoundError("object " + id.hex() + " not found", "pack directory " + m_impl->layout().packs_dir().string());
+  return std::move(*record);
+}
+
+std::unique_ptr<WriteBatch> Hdf5Store::begin_write() { return make_pack_write_batch(*m_impl); }
+
+void Hdf5Store::remove(std::span<const core::ObjectId> ids) { m_impl->remove(ids); }
+
+std::vector<ObjectInfo> Hdf5Store::list() const { return m_impl->list(); }
+
+std::vector<std::string> Hdf5Store::list_packs() const { return m_impl->list_packs(); }
+
+std::optional<std::string> Hdf5Store::find_pack_of(const core::ObjectId& id) const {
+  return m_impl->find_pack_of(id);
+}
+
+void Hdf5Store::rebuild_lookup() { m_impl->rebuild_lookup(); }
+
+}  // namespace coral::storage
