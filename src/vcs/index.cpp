@@ -2,6 +2,7 @@
 
 #include "coral/core/error.hpp"
 #include "coral/core/fs.hpp"
+#include "coral/delta/codec.hpp"
 #include "coral/vcs/repository.hpp"
 #include "paths.hpp"
 
@@ -15,6 +16,39 @@ namespace {
 using nlohmann::json;
 
 std::int64_t ns(const timespec& ts) { return std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec; }
+
+// File: "CORALIX1" | u8 encoding | u64 raw size (LE) | encoded canonical JSON.
+constexpr std::string_view k_magic = "CORALIX1";
+constexpr std::size_t k_header = 8 + 1 + 8;
+
+std::string pack_index_file(const std::string& text) {
+  const auto enc = delta::encode({reinterpret_cast<const std::byte*>(text.data()), text.size()}, core::DType::u8,
+                                 {.zstd_level = 3});
+  std::string out(k_magic);
+  out.push_back(static_cast<char>(enc.encoding));
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((text.size() >> (8 * i)) & 0xff));
+  out.append(reinterpret_cast<const char*>(enc.bytes.data()), enc.bytes.size());
+  return out;
+}
+
+std::string unpack_index_file(const std::string& file, const std::filesystem::path& path) {
+  auto corrupt = [&](const std::string& why) {
+    return CorruptError("index file '" + path.string() + "' is corrupt: " + why, {},
+                        "remove it and run 'coral checkout --force HEAD' to rebuild it from HEAD");
+  };
+  if (file.size() < k_header || file.compare(0, k_magic.size(), k_magic) != 0) throw corrupt("bad magic");
+  const auto encoding = static_cast<std::uint8_t>(file[8]);
+  if (!delta::is_known_encoding(encoding)) throw corrupt("unknown encoding");
+  std::uint64_t raw = 0;
+  for (int i = 0; i < 8; ++i) raw |= std::uint64_t{static_cast<unsigned char>(file[9 + static_cast<std::size_t>(i)])} << (8 * i);
+  try {
+    const auto bytes = delta::decode(static_cast<delta::Encoding>(encoding),
+                                     {reinterpret_cast<const std::byte*>(file.data()) + k_header, file.size() - k_header}, raw);
+    return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+  } catch (const CorruptError& e) {
+    throw corrupt(e.what());
+  }
+}
 
 }  // namespace
 
@@ -37,7 +71,7 @@ Index Index::load(const Repository& repo) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) return index;
   index.m_index_mtime_ns = ns(st.st_mtim);
-  const std::string text = core::fs::read_file(path);
+  const std::string text = unpack_index_file(core::fs::read_file(path), path);
   // The index reuses the tree grammar for its file entries.
   const json j = json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object() || j.value("type", "") != "index")
@@ -83,7 +117,7 @@ void Index::save(const Repository& repo) {
     const auto& s = *m_entries[i].stat;
     files[i]["stat"] = {{"size", s.size}, {"mtime_ns", s.mtime_ns}, {"ctime_ns", s.ctime_ns}, {"ino", s.ino}, {"dev", s.dev}};
   }
-  core::fs::write_file_atomic(repo.layout().index(), j.dump());
+  core::fs::write_file_atomic(repo.layout().index(), pack_index_file(j.dump()));
 }
 
 const IndexEntry* Index::find(std::string_view path) const {

@@ -3,8 +3,9 @@
 // mtime_ns, ctime_ns, inode, device, mode), as in git. Rewritten whole through AtomicFile under
 // locks/index.lock, never edited in place.
 //
-// Grammar (docs/format.md "Index"): canonical JSON {"type":"index","version":1,
-//   "files":[FILE + "stat":{"size","mtime_ns","ctime_ns","ino","dev"}]}, files sorted by path.
+// Grammar (docs/format.md "The index"): "CORALIX1" | u8 encoding | u64 raw size | encoded
+// canonical JSON {"type":"index","version":1,"files":[FILE + "stat":{"size","mtime_ns",
+// "ctime_ns","ino","dev"}]}, files sorted by path.
 
 #include "coral/vcs/objects.hpp"
 
