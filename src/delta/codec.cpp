@@ -2,8 +2,11 @@
 
 #include "coral/core/error.hpp"
 
+#include <memory>
+#include <optional>
 #include <string>
 #include <zstd.h>
+#include <zstd_errors.h>
 
 namespace coral::delta {
 namespace {
@@ -11,10 +14,23 @@ namespace {
 // Below this many bytes zstd's frame header costs more than it can save.
 constexpr std::size_t k_min_zstd_input = 64;
 
-std::vector<std::byte> zstd_compress(std::span<const std::byte> raw, int level) {
-  std::vector<std::byte> out(ZSTD_compressBound(raw.size()));
-  const std::size_t n = ZSTD_compress(out.data(), out.size(), raw.data(), raw.size(), level);
-  if (ZSTD_isError(n)) throw IoError("zstd compression failed", ZSTD_getErrorName(n));
+// Inputs this large are compressed by several zstd workers at once.
+constexpr std::size_t k_multithread_input = 8u << 20;
+
+// Compresses into at most raw.size() - 1 bytes; nullopt when the result would not be smaller.
+std::optional<std::vector<std::byte>> zstd_compress(std::span<const std::byte> raw, const EncodeOptions& o) {
+  std::unique_ptr<ZSTD_CCtx, decltype(&ZSTD_freeCCtx)> cctx(ZSTD_createCCtx(), ZSTD_freeCCtx);
+  if (!cctx) throw IoError("zstd: out of memory");
+  ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_compressionLevel, o.zstd_level);
+  ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_contentSizeFlag, 1);
+  if (o.threads > 1 && raw.size() >= k_multithread_input)
+    ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_nbWorkers, o.threads);
+  std::vector<std::byte> out(raw.size() - 1);
+  const std::size_t n = ZSTD_compress2(cctx.get(), out.data(), out.size(), raw.data(), raw.size());
+  if (ZSTD_isError(n)) {
+    if (ZSTD_getErrorCode(n) == ZSTD_error_dstSize_tooSmall) return std::nullopt;
+    throw IoError("zstd compression failed", ZSTD_getErrorName(n));
+  }
   out.resize(n);
   return out;
 }
@@ -34,10 +50,9 @@ bool is_known_encoding(std::uint8_t value) noexcept { return value <= 1; }
 Encoded encode(std::span<const std::byte> raw, core::DType /*dtype*/, const EncodeOptions& options) {
   Encoded result;
   if (raw.size() >= k_min_zstd_input) {
-    auto z = zstd_compress(raw, options.zstd_level);
-    if (z.size() < raw.size()) {
+    if (auto z = zstd_compress(raw, options)) {
       result.encoding = Encoding::zstd;
-      result.bytes = std::move(z);
+      result.bytes = std::move(*z);
       return result;
     }
   }
@@ -66,6 +81,37 @@ std::vector<std::byte> decode(Encoding encoding, std::span<const std::byte> stor
     }
   }
   throw CorruptError("unknown object encoding " + std::to_string(static_cast<int>(encoding)));
+}
+
+void decode_stream(Encoding encoding, std::span<const std::byte> stored, std::uint64_t raw_size, const ByteSink& sink) {
+  constexpr std::size_t k_piece = 4u << 20;
+  if (encoding == Encoding::raw) {
+    if (stored.size() != raw_size)
+      throw CorruptError("raw object has " + std::to_string(stored.size()) + " bytes, expected " + std::to_string(raw_size));
+    for (std::size_t off = 0; off < stored.size(); off += k_piece)
+      sink(stored.subspan(off, std::min(k_piece, stored.size() - off)));
+    return;
+  }
+  if (encoding != Encoding::zstd) throw CorruptError("unknown object encoding " + std::to_string(static_cast<int>(encoding)));
+  const unsigned long long content = ZSTD_getFrameContentSize(stored.data(), stored.size());
+  if (content != raw_size)
+    throw CorruptError("zstd object frame declares " + std::to_string(content) + " bytes, expected " + std::to_string(raw_size));
+  std::unique_ptr<ZSTD_DCtx, decltype(&ZSTD_freeDCtx)> dctx(ZSTD_createDCtx(), ZSTD_freeDCtx);
+  if (!dctx) throw IoError("zstd: out of memory");
+  thread_local std::vector<std::byte> buffer(k_piece);
+  ZSTD_inBuffer in{stored.data(), stored.size(), 0};
+  std::uint64_t produced = 0;
+  for (;;) {
+    ZSTD_outBuffer out{buffer.data(), buffer.size(), 0};
+    const std::size_t rc = ZSTD_decompressStream(dctx.get(), &out, &in);
+    if (ZSTD_isError(rc)) throw CorruptError("zstd object does not decode", ZSTD_getErrorName(rc));
+    produced += out.pos;
+    if (produced > raw_size) throw CorruptError("zstd object decodes to more than " + std::to_string(raw_size) + " bytes");
+    if (out.pos) sink({buffer.data(), out.pos});
+    if (rc == 0) break;                                   // frame complete
+    if (in.pos == in.size && out.pos < out.size) throw CorruptError("zstd object is truncated");
+  }
+  if (produced != raw_size || in.pos != in.size) throw CorruptError("zstd object has the wrong size");
 }
 
 }  // namespace coral::delta

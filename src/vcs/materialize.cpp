@@ -5,9 +5,7 @@
 #include "paths.hpp"
 
 #include <cerrno>
-#include <deque>
 #include <fcntl.h>
-#include <future>
 #include <random>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -64,7 +62,7 @@ private:
 
 }  // namespace
 
-StatInfo materialize_file(Repository& repo, const FileEntry& entry, core::ThreadPool& pool) {
+StatInfo materialize_file(Repository& repo, const FileEntry& entry) {
   const stdfs::path abs = worktree_path_for_write(repo.worktree(), entry.path);
   std::error_code ec;
   stdfs::create_directories(abs.parent_path(), ec);
@@ -75,40 +73,32 @@ StatInfo materialize_file(Repository& repo, const FileEntry& entry, core::Thread
       throw ConflictError("cannot write '" + entry.path + "': a directory is in the way");
   }
   TempOutput out(abs);
-  const auto read = [&repo](core::ObjectId id) { return repo.objects().read_data(id); };
-  // The skeleton (or the whole file) first: it is small for tensor files.
-  // Tasks capture only values and the repository (which outlives the pool), so an exception
-  // here may leave them running safely.
-  auto first = pool.submit([read, id = entry.id] { return read(id); });
-  // Decode up to `window` tensors ahead on the pool while writing in order.
-  const std::size_t window = pool.size() + 1;
-  std::deque<std::future<std::vector<std::byte>>> pending;
-  std::size_t next = 0;
-  auto fill = [&] {
-    while (next < entry.tensors.size() && pending.size() < window) {
-      const auto id = entry.tensors[next++].id;
-      pending.push_back(pool.submit([read, id] { return read(id); }));
-    }
+  std::uint64_t written = 0;
+  const auto sink = [&](std::span<const std::byte> piece) {
+    out.write(piece.data(), piece.size());
+    written += piece.size();
   };
-  fill();
-  const std::vector<std::byte> skeleton = first.get();
-  std::uint64_t pos = 0, skel_pos = 0, total = skeleton.size();
-  for (const auto& t : entry.tensors) {
-    if (t.offset < pos || t.offset - pos > skeleton.size() - skel_pos)
-      throw CorruptError("file '" + entry.path + "' has an inconsistent layout in the repository");
-    out.write(skeleton.data() + skel_pos, t.offset - pos);
-    skel_pos += t.offset - pos;
-    const auto data = pending.front().get();
-    pending.pop_front();
-    fill();
-    if (data.size() != t.length) throw CorruptError("tensor '" + t.name + "' of '" + entry.path + "' has the wrong size");
-    out.write(data.data(), data.size());
-    pos = t.offset + t.length;
-    total += data.size();
+  if (entry.format == core::FileFormat::raw) {
+    repo.objects().stream_data(entry.id, sink);
+  } else {
+    // The skeleton is small: hold it and interleave its pieces with the streamed tensors.
+    const std::vector<std::byte> skeleton = repo.objects().read_data(entry.id);
+    std::uint64_t pos = 0, skel_pos = 0;
+    for (const auto& t : entry.tensors) {
+      if (t.offset < pos || t.offset - pos > skeleton.size() - skel_pos)
+        throw CorruptError("file '" + entry.path + "' has an inconsistent layout in the repository");
+      sink({skeleton.data() + skel_pos, t.offset - pos});
+      skel_pos += t.offset - pos;
+      const std::uint64_t before = written;
+      repo.objects().stream_data(t.id, sink);
+      if (written - before != t.length)
+        throw CorruptError("tensor '" + t.name + "' of '" + entry.path + "' has the wrong size");
+      pos = t.offset + t.length;
+    }
+    sink({skeleton.data() + skel_pos, skeleton.size() - skel_pos});
   }
-  out.write(skeleton.data() + skel_pos, skeleton.size() - skel_pos);
-  if (total != entry.size) throw CorruptError("file '" + entry.path + "' does not add up to its recorded size");
-  out.finish(entry.mode);
+  if (written != entry.size) throw CorruptError("file '" + entry.path + "' does not add up to its recorded size");
+  out.finish(entry.mode);  // only now does the file appear under its name
   auto st = stat_file(abs);
   if (!st) throw IoError("file '" + entry.path + "' vanished after checkout");
   return *st;

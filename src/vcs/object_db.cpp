@@ -43,13 +43,16 @@ struct DataWriter::Impl {
   std::unique_ptr<storage::WriteBatch> batch;
   storage::ObjectStore* store = nullptr;
   int zstd_level = 1;
+  int threads = 1;
   std::mutex mutex;
   std::unordered_set<core::ObjectId, core::ObjectIdHash> seen;
   std::atomic<std::uint64_t> objects{0}, raw{0}, stored{0};
 };
 
-DataWriter::DataWriter(std::unique_ptr<storage::WriteBatch> batch, storage::ObjectStore& store, int zstd_level)
+DataWriter::DataWriter(std::unique_ptr<storage::WriteBatch> batch, storage::ObjectStore& store, int zstd_level,
+                       int threads)
   : m_impl(std::make_unique<Impl>()) {
+  m_impl->threads = threads;
   m_impl->batch = std::move(batch);
   m_impl->store = &store;
   m_impl->zstd_level = zstd_level;
@@ -71,7 +74,7 @@ void DataWriter::put(const core::ObjectId& id, std::span<const std::byte> raw, c
     if (!m_impl->seen.insert(id).second) return;
   }
   if (m_impl->store->has(id)) return;
-  const auto enc = delta::encode(raw, dtype, {.zstd_level = m_impl->zstd_level});
+  const auto enc = delta::encode(raw, dtype, {.zstd_level = m_impl->zstd_level, .threads = m_impl->threads});
   storage::ObjectInfo info;
   info.id = id;
   info.encoding = static_cast<std::uint8_t>(enc.encoding);
@@ -96,9 +99,10 @@ struct ObjectDb::Impl {
   storage::LooseStore loose;
   storage::Layout layout;
   int zstd_level;
+  int threads;
   Impl(const storage::Layout& l, const ObjectDbOptions& o)
     : packs(l, {.max_pack_bytes = o.max_pack_bytes, .lock_wait_seconds = o.lock_wait_seconds, .verb = o.verb}),
-      loose(l), layout(l), zstd_level(o.zstd_level) {}
+      loose(l), layout(l), zstd_level(o.zstd_level), threads(o.threads) {}
 };
 
 ObjectDb::ObjectDb(const storage::Layout& layout, const ObjectDbOptions& options)
@@ -108,19 +112,45 @@ ObjectDb::~ObjectDb() = default;
 
 bool ObjectDb::has_data(const core::ObjectId& id) const { return m_impl->packs.has(id); }
 
+namespace {
+
+storage::ObjectRecord get_present(const storage::ObjectStore& store, const core::ObjectId& id) {
+  try {
+    return store.get(id);
+  } catch (const NotFoundError&) {
+    throw CorruptError("object " + id.hex() + " is missing", {}, "run 'coral fsck' to check the repository");
+  }
+}
+
+}  // namespace
+
 std::vector<std::byte> ObjectDb::read_data(const core::ObjectId& id) const {
-  const auto rec = [&] {
-    try {
-      return m_impl->packs.get(id);
-    } catch (const NotFoundError&) {
-      throw CorruptError("object " + id.hex() + " is missing", {}, "run 'coral fsck' to check the repository");
-    }
-  }();
-  return decode_verified(rec, id);
+  return decode_verified(get_present(m_impl->packs, id), id);
+}
+
+void ObjectDb::stream_data(const core::ObjectId& id, const std::function<void(std::span<const std::byte>)>& sink) const {
+  const auto rec = get_present(m_impl->packs, id);
+  if (!delta::is_known_encoding(rec.info.encoding))
+    throw CorruptError("object " + id.hex() + " has unknown encoding " + std::to_string(rec.info.encoding), {},
+                       "this repository may have been written by a newer coral");
+  core::Hasher hasher;
+  try {
+    delta::decode_stream(static_cast<delta::Encoding>(rec.info.encoding), rec.data, rec.info.raw_size,
+                         [&](std::span<const std::byte> piece) {
+                           hasher.update(piece);
+                           sink(piece);
+                         });
+  } catch (const CorruptError& e) {
+    throw CorruptError("object " + id.hex() + " is corrupt: " + e.what(), e.detail(),
+                       "run 'coral fsck' to check the repository");
+  }
+  if (hasher.digest() != id)
+    throw CorruptError("object " + id.hex() + " is corrupt: its content does not match its id", {},
+                       "run 'coral fsck' to check the repository");
 }
 
 std::unique_ptr<DataWriter> ObjectDb::begin_data() {
-  return std::make_unique<DataWriter>(m_impl->packs.begin_write(), m_impl->packs, m_impl->zstd_level);
+  return std::make_unique<DataWriter>(m_impl->packs.begin_write(), m_impl->packs, m_impl->zstd_level, m_impl->threads);
 }
 
 storage::ObjectStore& ObjectDb::data_store() { return m_impl->packs; }

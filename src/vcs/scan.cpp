@@ -2,7 +2,43 @@
 
 #include "coral/core/error.hpp"
 
+#include <algorithm>
+#include <condition_variable>
+#include <mutex>
+
 namespace coral::vcs {
+namespace {
+
+// Bounds the tensor bytes being hashed and encoded at once, so that peak memory is about twice
+// max(largest tensor, k_budget) whatever the thread count: a tensor at least as big as the budget
+// runs alone (and zstd spreads it over all cores).
+class ByteBudget {
+public:
+  explicit ByteBudget(std::uint64_t limit) : m_limit(limit) {}
+  std::uint64_t acquire(std::uint64_t bytes) {
+    bytes = std::min(bytes, m_limit);
+    std::unique_lock lock(m_mutex);
+    m_cv.wait(lock, [&] { return m_used + bytes <= m_limit; });
+    m_used += bytes;
+    return bytes;
+  }
+  void release(std::uint64_t bytes) {
+    {
+      std::lock_guard lock(m_mutex);
+      m_used -= bytes;
+    }
+    m_cv.notify_all();
+  }
+
+private:
+  std::uint64_t m_limit, m_used = 0;
+  std::mutex m_mutex;
+  std::condition_variable m_cv;
+};
+
+constexpr std::uint64_t k_budget = 256ull << 20;
+
+}  // namespace
 
 ParsedFile parse_worktree_file(const std::filesystem::path& abs, const std::string& repo_path) {
   ParsedFile f;
@@ -26,6 +62,7 @@ FileEntry hash_file(ParsedFile& file, core::ThreadPool& pool, DataWriter* writer
   const auto& extents = file.layout.tensors;
   entry.tensors.resize(extents.size());
 
+  ByteBudget budget(k_budget);
   // Task 0 is the skeleton (or the whole file for raw files); task i+1 is tensor i.
   pool.parallel_for(extents.size() + 1, [&](std::size_t task) {
     if (task == 0) {
@@ -42,6 +79,7 @@ FileEntry hash_file(ParsedFile& file, core::ThreadPool& pool, DataWriter* writer
     }
     const auto& x = extents[task - 1];
     const auto bytes = data.subspan(x.offset, x.length);
+    const std::uint64_t held = budget.acquire(x.length);
     TensorEntry& t = entry.tensors[task - 1];
     t.name = x.name;
     t.dtype = x.dtype;
@@ -50,8 +88,14 @@ FileEntry hash_file(ParsedFile& file, core::ThreadPool& pool, DataWriter* writer
     t.length = x.length;
     t.big_endian = x.big_endian;
     t.id = core::hash_bytes(bytes);
-    if (writer) writer->put(t.id, bytes, x.dtype);
+    try {
+      if (writer) writer->put(t.id, bytes, x.dtype);
+    } catch (...) {
+      budget.release(held);
+      throw;
+    }
     file.map->release(x.offset, x.length);
+    budget.release(held);
   });
 
   const auto after = stat_file(file.abs);

@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <vector>
 
@@ -28,10 +29,16 @@ struct Encoded {
 
 struct EncodeOptions {
   int zstd_level = 1;
+  int threads = 1;  // zstd workers for inputs of 8 MiB and more (the output depends only on the input)
 };
 
 // Picks the smallest of the known encodings; never bigger than raw.
 Encoded encode(std::span<const std::byte> raw, core::DType dtype, const EncodeOptions& options = {});
+
+// Decodes in pieces of at most a few MiB handed to `sink` in order, so memory does not grow with
+// the object. Same errors as decode(); the sink may have seen a prefix when it throws.
+using ByteSink = std::function<void(std::span<const std::byte>)>;
+void decode_stream(Encoding encoding, std::span<const std::byte> stored, std::uint64_t raw_size, const ByteSink& sink);
 
 // Decodes into exactly raw_size bytes. Throws CorruptError when the stored bytes do not decode
 // to raw_size bytes or the encoding is unknown.

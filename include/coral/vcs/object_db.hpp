@@ -8,6 +8,7 @@
 #include "coral/vcs/objects.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -30,7 +31,7 @@ struct StoreStats {
 // commit(). An object that is already stored (or already put) is skipped cheaply.
 class DataWriter {
 public:
-  explicit DataWriter(std::unique_ptr<storage::WriteBatch> batch, storage::ObjectStore& store, int zstd_level);
+  DataWriter(std::unique_ptr<storage::WriteBatch> batch, storage::ObjectStore& store, int zstd_level, int threads);
   ~DataWriter();
   // Hashes nothing: `id` must be the hash of `raw`. Encodes and stores when new.
   void put(const core::ObjectId& id, std::span<const std::byte> raw, core::DType dtype);
@@ -45,6 +46,7 @@ private:
 
 struct ObjectDbOptions {
   int zstd_level = 1;                          // core.compression_level
+  int threads = 1;                             // --jobs: zstd workers for large objects
   std::uint64_t max_pack_bytes = 2ull << 30;   // pack.max_bytes
   double lock_wait_seconds = 10;               // core.lock_wait (for the lookup-table lock)
   std::string verb = "coral";                  // names this process in lock messages
@@ -58,6 +60,9 @@ public:
   // Data objects (pack store).
   bool has_data(const core::ObjectId& id) const;
   std::vector<std::byte> read_data(const core::ObjectId& id) const;  // decoded and verified
+  // Decodes in pieces into `sink` while hashing; throws CorruptError after the last piece when the
+  // hash does not match (so a caller writing a temp file must not publish it then).
+  void stream_data(const core::ObjectId& id, const std::function<void(std::span<const std::byte>)>& sink) const;
   std::unique_ptr<DataWriter> begin_data();
   storage::ObjectStore& data_store();
 

@@ -71,8 +71,8 @@ private:
     throw_invalid(m_name, "header: " + what + " at byte " + std::to_string(m_pos));
   }
   void skip_ws() {
-    while (m_pos < m_text.size() && std::string_view(" \t\r\n\f").find(m_text[m_pos]) != std::string_view::npos)
-      ++m_pos;
+    constexpr std::string_view k_space = " \t\r\n\f";
+    while (m_pos < m_text.size() && k_space.find(m_text[m_pos]) != std::string_view::npos) ++m_pos;
   }
   bool accept(char c) {
     if (m_pos < m_text.size() && m_text[m_pos] == c) {
@@ -250,7 +250,8 @@ std::optional<TensorExtent> parse_npy_at(std::string_view name, std::span<const 
                                          std::uint64_t base_offset, std::string_view tensor_name) {
   const std::uint64_t size = data.size();
   if (size < k_magic.size() + 2)
-    throw_invalid(name, "file is " + std::to_string(size) + " bytes, too short for the npy preamble");
+    throw_invalid(name, "file is " + std::to_string(size) +
+                            " bytes, too short for the npy preamble");
   if (as_chars(data.first(k_magic.size())) != k_magic) throw_invalid(name, "bad npy magic");
   const auto major = static_cast<unsigned>(data[6]);
   const auto minor = static_cast<unsigned>(data[7]);

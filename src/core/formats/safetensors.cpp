@@ -147,7 +147,8 @@ void sort_and_check_overlaps(std::string_view name, std::vector<TensorExtent>& t
   const TensorExtent* furthest = nullptr;
   for (const auto& t : tensors) {
     if (furthest && t.offset < furthest->offset + furthest->length)
-      throw_invalid(name, "tensors " + quote_name(furthest->name) + " and " + quote_name(t.name) + " overlap");
+      throw_invalid(name, "tensors " + quote_name(furthest->name) + " and " + quote_name(t.name) +
+                            " overlap");
     if (!furthest || t.offset + t.length > furthest->offset + furthest->length) furthest = &t;
   }
 }

@@ -73,19 +73,20 @@ std::uint64_t find_eocd(std::string_view name, std::span<const std::byte> data) 
 Directory read_directory(std::string_view name, std::span<const std::byte> data) {
   const std::uint64_t eocd = find_eocd(name, data);
   Directory dir;
-  std::uint64_t entries_here = 0;
   std::uint64_t disk = load_le<std::uint16_t>(data, eocd + 4);
   std::uint64_t cd_disk = load_le<std::uint16_t>(data, eocd + 6);
-  entries_here = load_le<std::uint16_t>(data, eocd + 8);
+  std::uint64_t entries_here = load_le<std::uint16_t>(data, eocd + 8);
   dir.entries = load_le<std::uint16_t>(data, eocd + 10);
   dir.size = load_le<std::uint32_t>(data, eocd + 12);
   dir.offset = load_le<std::uint32_t>(data, eocd + 16);
   std::uint64_t directory_end = eocd;  // the central directory ends before this
 
-  if (eocd >= k_zip64_locator_size && has_sig(data, eocd - k_zip64_locator_size, k_zip64_locator_sig)) {
+  if (eocd >= k_zip64_locator_size &&
+      has_sig(data, eocd - k_zip64_locator_size, k_zip64_locator_sig)) {
     const std::uint64_t locator = eocd - k_zip64_locator_size;
     const auto record = load_le<std::uint64_t>(data, locator + 8);
-    if (record > locator || locator - record < k_zip64_eocd_size || !has_sig(data, record, k_zip64_eocd_sig))
+    if (record > locator || locator - record < k_zip64_eocd_size ||
+        !has_sig(data, record, k_zip64_eocd_sig))
       throw_invalid(name, "zip64 end of central directory record is missing or out of range");
     disk = load_le<std::uint32_t>(data, record + 16);
     cd_disk = load_le<std::uint32_t>(data, record + 20);
@@ -189,7 +190,9 @@ std::vector<ZipMember> read_zip_members(std::string_view name, std::span<const s
   std::vector<const ZipMember*> by_offset;
   for (const auto& m : members) by_offset.push_back(&m);
   std::sort(by_offset.begin(), by_offset.end(),
-            [](const ZipMember* a, const ZipMember* b) { return a->header_offset < b->header_offset; });
+            [](const ZipMember* a, const ZipMember* b) {
+              return a->header_offset < b->header_offset;
+            });
   for (std::size_t i = 1; i < by_offset.size(); ++i) {
     const ZipMember& prev = *by_offset[i - 1];
     if (by_offset[i]->header_offset < prev.data_offset + prev.compressed_size)
