@@ -3,6 +3,7 @@
 #include "coral/core/error.hpp"
 #include "coral/core/file_layout.hpp"
 #include "support/run_coral.hpp"
+#include "support/fixtures.hpp"
 #include "support/temp_dir.hpp"
 
 #include <gtest/gtest.h>
@@ -248,43 +249,10 @@ TEST(NpyTest, DetectedByExtensionOrMagic) {
 // Files written by make_fixtures.py with numpy.save and numpy.lib.format.write_array.
 TEST(NpyTest, ParsesFilesFromRealTools) {
   test::TempDir dir;
-  const auto run = test::run_program(
-    {test::python(), (test::source_dir() / "tests/data/fixtures/make_fixtures.py").string(),
-     dir.path().string()},
-    {.cwd = dir.path()});
-  if (run.exit_code == 77 || run.exit_code == 127) GTEST_SKIP() << "python3 with numpy and torch is needed: " << run.err;
-  ASSERT_EQ(run.exit_code, 0) << run.err;
-  const json manifest = json::parse(test::read_file(dir / "manifest.json"));
-  int checked = 0, with_tensor = 0;
-  for (const auto& f : manifest["files"]) {
-    if (f["format"] != "npy") continue;
-    const std::string file_name = f["file"];
-    SCOPED_TRACE(file_name);
-    const std::string file = test::read_file(dir / file_name);
-    const FileLayout layout = parse_file_layout(file_name, as_bytes(file));
-    EXPECT_EQ(layout.format, FileFormat::npy);
-    ++checked;
-    ASSERT_EQ(layout.tensors.size(), f["tensors"].size());
-    const std::string skeleton = extract_skeleton(layout, as_bytes(file));
-    if (layout.tensors.empty()) {
-      EXPECT_EQ(skeleton, file);
-      continue;
-    }
-    const TensorExtent& t = layout.tensors[0];
-    const json& want = f["tensors"][0];
-    EXPECT_EQ(t.name, want["name"].get<std::string>());
-    EXPECT_EQ(dtype_name(t.dtype), want["dtype"].get<std::string>());
-    EXPECT_EQ(t.shape, want["shape"].get<std::vector<std::uint64_t>>());
-    EXPECT_EQ(t.big_endian, want["big_endian"].get<bool>());
-    // numpy's bytes for the array fill the file from the extent's offset to its end.
-    const std::string numpy_bytes = test::read_file(dir / want["bytes"].get<std::string>());
-    EXPECT_EQ(file.substr(t.offset, t.length), numpy_bytes);
-    EXPECT_EQ(skeleton.size(), t.offset);
-    EXPECT_EQ(skeleton + numpy_bytes, file);
-    ++with_tensor;
-  }
-  EXPECT_EQ(checked, 14);
-  EXPECT_EQ(with_tensor, 12);
+  if (auto skip = test::make_real_tool_fixtures(dir.path())) GTEST_SKIP() << *skip;
+  const auto c = test::check_real_tool_fixtures(dir.path(), "npy");
+  EXPECT_EQ(c.files, 14);
+  EXPECT_EQ(c.files_with_tensors, 12);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include "coral/core/error.hpp"
 #include "coral/core/file_layout.hpp"
 #include "support/run_coral.hpp"
+#include "support/fixtures.hpp"
 #include "support/temp_dir.hpp"
 
 #include <gtest/gtest.h>
@@ -314,46 +315,9 @@ TEST(NpzTest, DetectedByExtension) {
 // Files written by make_fixtures.py with numpy.savez and numpy.savez_compressed.
 TEST(NpzTest, ParsesFilesFromRealTools) {
   test::TempDir dir;
-  const auto run = test::run_program(
-    {test::python(), (test::source_dir() / "tests/data/fixtures/make_fixtures.py").string(),
-     dir.path().string()},
-    {.cwd = dir.path()});
-  if (run.exit_code == 77 || run.exit_code == 127) GTEST_SKIP() << "python3 with numpy and torch is needed: " << run.err;
-  ASSERT_EQ(run.exit_code, 0) << run.err;
-  const json manifest = json::parse(test::read_file(dir / "manifest.json"));
-  int checked = 0;
-  for (const auto& f : manifest["files"]) {
-    if (f["format"] != "npz") continue;
-    const std::string file_name = f["file"];
-    SCOPED_TRACE(file_name);
-    const std::string file = test::read_file(dir / file_name);
-    const FileLayout layout = parse_file_layout(file_name, as_bytes(file));
-    EXPECT_EQ(layout.format, FileFormat::npz);
-    ASSERT_EQ(layout.tensors.size(), f["tensors"].size());
-    std::map<std::string, json> want;
-    for (const auto& t : f["tensors"]) want[t["name"]] = t;
-    // Rebuild the file from the skeleton and the bytes numpy reported for each array.
-    const std::string skeleton = extract_skeleton(layout, as_bytes(file));
-    std::string rebuilt;
-    std::uint64_t file_pos = 0, skeleton_pos = 0;
-    for (const auto& t : layout.tensors) {
-      ASSERT_TRUE(want.count(t.name)) << t.name;
-      const json& w = want[t.name];
-      EXPECT_EQ(dtype_name(t.dtype), w["dtype"].get<std::string>()) << t.name;
-      EXPECT_EQ(t.shape, w["shape"].get<std::vector<std::uint64_t>>()) << t.name;
-      EXPECT_EQ(t.big_endian, w["big_endian"].get<bool>()) << t.name;
-      const std::string numpy_bytes = test::read_file(dir / w["bytes"].get<std::string>());
-      EXPECT_EQ(file.substr(t.offset, t.length), numpy_bytes) << t.name;
-      rebuilt += skeleton.substr(skeleton_pos, t.offset - file_pos);
-      skeleton_pos += t.offset - file_pos;
-      rebuilt += numpy_bytes;
-      file_pos = t.offset + t.length;
-    }
-    rebuilt += skeleton.substr(skeleton_pos);
-    EXPECT_EQ(rebuilt, file);
-    ++checked;
-  }
-  EXPECT_EQ(checked, 2);
+  if (auto skip = test::make_real_tool_fixtures(dir.path())) GTEST_SKIP() << *skip;
+  const auto c = test::check_real_tool_fixtures(dir.path(), "npz");
+  EXPECT_EQ(c.files, 2);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include "coral/core/error.hpp"
 #include "coral/core/file_layout.hpp"
 #include "support/run_coral.hpp"
+#include "support/fixtures.hpp"
 #include "support/temp_dir.hpp"
 
 #include <gtest/gtest.h>
@@ -51,18 +52,6 @@ void expect_invalid(const std::string& file, const std::string& fault) {
 }
 
 // The file put back together from its skeleton and each extent's bytes, as checkout does.
-std::string reassemble(const FileLayout& layout, const std::string& skeleton,
-                       const std::function<std::string(const TensorExtent&)>& bytes_of) {
-  std::string out;
-  std::uint64_t file_pos = 0, skeleton_pos = 0;
-  for (const auto& t : layout.tensors) {
-    out += skeleton.substr(skeleton_pos, t.offset - file_pos);
-    skeleton_pos += t.offset - file_pos;
-    out += bytes_of(t);
-    file_pos = t.offset + t.length;
-  }
-  return out + skeleton.substr(skeleton_pos);
-}
 
 void expect_invalid_header(const std::string& header, const std::string& fault,
                            std::size_t data_size = 64) {
@@ -280,7 +269,7 @@ TEST(SafetensorsTest, RandomValidFilesRoundTrip) {
       previous = t.offset + t.length;
     }
     const std::string rebuilt =
-      reassemble(layout, extract_skeleton(layout, as_bytes(file)), [&](const TensorExtent& t) {
+      test::reassemble(layout, extract_skeleton(layout, as_bytes(file)), [&](const TensorExtent& t) {
         return data.substr(expected.at(t.name).offset, t.length);
       });
     ASSERT_EQ(rebuilt, file);
@@ -290,41 +279,10 @@ TEST(SafetensorsTest, RandomValidFilesRoundTrip) {
 // Files written by make_fixtures.py (torch tensors, the reference writer's layout and padding).
 TEST(SafetensorsTest, ParsesFilesFromRealTools) {
   test::TempDir dir;
-  const auto run = test::run_program(
-    {test::python(), (test::source_dir() / "tests/data/fixtures/make_fixtures.py").string(),
-     dir.path().string()},
-    {.cwd = dir.path()});
-  if (run.exit_code == 77 || run.exit_code == 127) GTEST_SKIP() << "python3 with numpy and torch is needed: " << run.err;
-  ASSERT_EQ(run.exit_code, 0) << run.err;
-  const json manifest = json::parse(test::read_file(dir / "manifest.json"));
-  int checked = 0;
-  for (const auto& f : manifest["files"]) {
-    if (f["format"] != "safetensors") continue;
-    const std::string file_name = f["file"];
-    SCOPED_TRACE(file_name);
-    const std::string file = test::read_file(dir / file_name);
-    const FileLayout layout = parse_file_layout(file_name, as_bytes(file));
-    EXPECT_EQ(layout.format, FileFormat::safetensors);
-    ASSERT_EQ(layout.tensors.size(), f["tensors"].size());
-    std::map<std::string, json> want;
-    for (const auto& t : f["tensors"]) want[t["name"]] = t;
-    std::map<std::string, std::string> torch_bytes;
-    for (const auto& t : layout.tensors) {
-      ASSERT_TRUE(want.count(t.name)) << t.name;
-      const json& w = want[t.name];
-      EXPECT_EQ(dtype_name(t.dtype), w["dtype"].get<std::string>()) << t.name;
-      EXPECT_EQ(t.shape, w["shape"].get<std::vector<std::uint64_t>>()) << t.name;
-      EXPECT_FALSE(t.big_endian);
-      torch_bytes[t.name] = test::read_file(dir / w["bytes"].get<std::string>());
-      EXPECT_EQ(file.substr(t.offset, t.length), torch_bytes[t.name]) << t.name;
-    }
-    // The skeleton plus the bytes torch reported for each tensor give back the file.
-    EXPECT_EQ(reassemble(layout, extract_skeleton(layout, as_bytes(file)),
-                         [&](const TensorExtent& t) { return torch_bytes.at(t.name); }),
-              file);
-    ++checked;
-  }
-  EXPECT_EQ(checked, 2);
+  if (auto skip = test::make_real_tool_fixtures(dir.path())) GTEST_SKIP() << *skip;
+  const auto c = test::check_real_tool_fixtures(dir.path(), "safetensors");
+  EXPECT_EQ(c.files, 2);
+  EXPECT_EQ(c.files_with_tensors, 2);
 }
 
 }  // namespace
