@@ -12,6 +12,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <signal.h>
 
 using namespace coral::test;
 namespace stdfs = std::filesystem;
@@ -122,4 +123,27 @@ TEST(CrashTest, KilledCommitLeavesACompleteCommit) {
   }
   EXPECT_GT(killed, 0);
   std::printf("killed %d commits, %d landed before the kill\n", killed, landed);
+}
+
+TEST(CrashTest, InterruptedAddExits130AndStagesNothing) {
+  Repo repo;
+  ASSERT_EQ(repo.run({"init"}).exit_code, 0);
+  write_checkpoint_dir(repo.dir / "ckpt", 0, 1 << 18);
+  ASSERT_EQ(repo.run({"add", "ckpt"}).exit_code, 0);
+  ASSERT_EQ(repo.run({"commit", "-m", "epoch 0"}).exit_code, 0);
+  const std::string head = repo.head_id();
+  const Snapshot committed = snapshot(repo.dir / "ckpt");
+  int interrupted = 0;
+  for (int i = 0; i < 5 && interrupted == 0; ++i) {
+    write_checkpoint_dir(repo.dir / "ckpt", 1 + i, 1 << 18);
+    const int code = kill_after(spawn_coral({"add", "ckpt"}, repo.opts()), 5000 + 5000 * i, SIGINT);
+    if (code == 0) continue;  // finished before the signal; try again with new data
+    EXPECT_EQ(code, 130);
+    ++interrupted;
+    const auto st = repo.run({"status", "--porcelain"});
+    ASSERT_EQ(st.exit_code, 0) << st.err;
+    EXPECT_EQ(st.out.find("M  "), std::string::npos) << "an interrupted add staged something:\n" << st.out;
+  }
+  EXPECT_EQ(interrupted, 1) << "no add was interrupted";
+  expect_recovers_to(repo, head, committed);
 }

@@ -114,7 +114,7 @@ int spawn_coral(const std::vector<std::string>& args, const RunOptions& o) {
   return pid;
 }
 
-int kill_after(int pid, long micros) {
+int kill_after(int pid, long micros, int signal) {
   const auto deadline = micros;
   long waited = 0;
   int status = 0;
@@ -125,7 +125,7 @@ int kill_after(int pid, long micros) {
     ::usleep(static_cast<useconds_t>(step));
     waited += step;
   }
-  ::kill(pid, SIGKILL);
+  ::kill(pid, signal);
   ::waitpid(pid, &status, 0);
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }

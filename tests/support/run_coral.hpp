@@ -25,9 +25,9 @@ std::string coral_bin();
 RunResult run_coral(const std::vector<std::string>& args, const RunOptions& options);
 // Starts coral in the background (stdout/stderr to /dev/null); returns its pid.
 int spawn_coral(const std::vector<std::string>& args, const RunOptions& options);
-// SIGKILLs a spawned process after `micros` microseconds (if it still runs) and reaps it.
-// Returns its exit code, or 128+9 when it was killed.
-int kill_after(int pid, long micros);
+// Sends `signal` (default SIGKILL) to a spawned process after `micros` microseconds if it still
+// runs, and reaps it. Returns its exit code, or 128+N when a signal N ended it.
+int kill_after(int pid, long micros, int signal = 9);
 // Runs any program the same way (for python3, h5dump, ...).
 RunResult run_program(const std::vector<std::string>& argv, const RunOptions& options);
 
