@@ -83,35 +83,64 @@ std::vector<std::byte> decode(Encoding encoding, std::span<const std::byte> stor
   throw CorruptError("unknown object encoding " + std::to_string(static_cast<int>(encoding)));
 }
 
-void decode_stream(Encoding encoding, std::span<const std::byte> stored, std::uint64_t raw_size, const ByteSink& sink) {
-  constexpr std::size_t k_piece = 4u << 20;
-  if (encoding == Encoding::raw) {
-    if (stored.size() != raw_size)
-      throw CorruptError("raw object has " + std::to_string(stored.size()) + " bytes, expected " + std::to_string(raw_size));
-    for (std::size_t off = 0; off < stored.size(); off += k_piece)
-      sink(stored.subspan(off, std::min(k_piece, stored.size() - off)));
+struct StreamDecoder::Impl {
+  Encoding encoding;
+  std::uint64_t raw_size;
+  ByteSink sink;
+  std::uint64_t produced = 0;
+  bool frame_done = false;
+  std::unique_ptr<ZSTD_DCtx, decltype(&ZSTD_freeDCtx)> dctx{nullptr, ZSTD_freeDCtx};
+
+  void emit(std::span<const std::byte> piece) {
+    produced += piece.size();
+    if (produced > raw_size) throw CorruptError("object decodes to more than " + std::to_string(raw_size) + " bytes");
+    if (!piece.empty()) sink(piece);
+  }
+};
+
+StreamDecoder::StreamDecoder(Encoding encoding, std::uint64_t raw_size, ByteSink sink)
+  : m_impl(std::make_unique<Impl>(Impl{encoding, raw_size, std::move(sink)})) {
+  if (encoding == Encoding::zstd) {
+    m_impl->dctx.reset(ZSTD_createDCtx());
+    if (!m_impl->dctx) throw IoError("zstd: out of memory");
+  } else if (encoding != Encoding::raw) {
+    throw CorruptError("unknown object encoding " + std::to_string(static_cast<int>(encoding)));
+  }
+}
+
+StreamDecoder::~StreamDecoder() = default;
+
+void StreamDecoder::feed(std::span<const std::byte> stored) {
+  Impl& d = *m_impl;
+  if (d.encoding == Encoding::raw) {
+    d.emit(stored);
     return;
   }
-  if (encoding != Encoding::zstd) throw CorruptError("unknown object encoding " + std::to_string(static_cast<int>(encoding)));
-  const unsigned long long content = ZSTD_getFrameContentSize(stored.data(), stored.size());
-  if (content != raw_size)
-    throw CorruptError("zstd object frame declares " + std::to_string(content) + " bytes, expected " + std::to_string(raw_size));
-  std::unique_ptr<ZSTD_DCtx, decltype(&ZSTD_freeDCtx)> dctx(ZSTD_createDCtx(), ZSTD_freeDCtx);
-  if (!dctx) throw IoError("zstd: out of memory");
+  constexpr std::size_t k_piece = 4u << 20;
   thread_local std::vector<std::byte> buffer(k_piece);
   ZSTD_inBuffer in{stored.data(), stored.size(), 0};
-  std::uint64_t produced = 0;
-  for (;;) {
+  while (in.pos < in.size || !d.frame_done) {
+    if (d.frame_done) throw CorruptError("zstd object has bytes after its frame");
     ZSTD_outBuffer out{buffer.data(), buffer.size(), 0};
-    const std::size_t rc = ZSTD_decompressStream(dctx.get(), &out, &in);
+    const std::size_t rc = ZSTD_decompressStream(d.dctx.get(), &out, &in);
     if (ZSTD_isError(rc)) throw CorruptError("zstd object does not decode", ZSTD_getErrorName(rc));
-    produced += out.pos;
-    if (produced > raw_size) throw CorruptError("zstd object decodes to more than " + std::to_string(raw_size) + " bytes");
-    if (out.pos) sink({buffer.data(), out.pos});
-    if (rc == 0) break;                                   // frame complete
-    if (in.pos == in.size && out.pos < out.size) throw CorruptError("zstd object is truncated");
+    d.emit({buffer.data(), out.pos});
+    if (rc == 0) d.frame_done = true;
+    if (in.pos == in.size && out.pos < out.size) break;  // needs more input
   }
-  if (produced != raw_size || in.pos != in.size) throw CorruptError("zstd object has the wrong size");
+}
+
+void StreamDecoder::finish() {
+  const Impl& d = *m_impl;
+  if (d.encoding == Encoding::zstd && !d.frame_done) throw CorruptError("zstd object is truncated");
+  if (d.produced != d.raw_size)
+    throw CorruptError("object decodes to " + std::to_string(d.produced) + " bytes, expected " + std::to_string(d.raw_size));
+}
+
+void decode_stream(Encoding encoding, std::span<const std::byte> stored, std::uint64_t raw_size, const ByteSink& sink) {
+  StreamDecoder decoder(encoding, raw_size, sink);
+  decoder.feed(stored);
+  decoder.finish();
 }
 
 }  // namespace coral::delta

@@ -25,6 +25,14 @@ ObjectRecord Hdf5Store::get(const core::ObjectId& id) const {
   return std::move(*record);
 }
 
+ObjectInfo Hdf5Store::read_stream(const core::ObjectId& id, std::size_t piece,
+                                  const std::function<void(std::span<const std::byte>)>& sink) const {
+  std::optional<ObjectInfo> info = m_impl->stream(id, piece, sink);
+  if (!info)
+    throw NotFoundError("object " + id.hex() + " not found", "pack directory " + m_impl->layout().packs_dir().string());
+  return *info;
+}
+
 std::unique_ptr<WriteBatch> Hdf5Store::begin_write() { return make_pack_write_batch(*m_impl); }
 
 void Hdf5Store::remove(std::span<const core::ObjectId> ids) { m_impl->remove(ids); }

@@ -102,24 +102,50 @@ const IndexRow& PackReader::row_for(const core::ObjectId& id, std::uint32_t row)
   return m_rows[row];
 }
 
-std::vector<std::byte> PackReader::read(const IndexRow& row) const {
-  if (row.offset > m_data_size || row.length > m_data_size - row.offset)
-    throw CorruptError("object " + row.id.hex() + " in pack '" + m_name + "' lies outside the pack data",
+namespace {
+
+void check_in_range(const IndexRow& row, std::uint64_t data_size, const std::string& name, const std::filesystem::path& path) {
+  if (row.offset > data_size || row.length > data_size - row.offset)
+    throw CorruptError("object " + row.id.hex() + " in pack '" + name + "' lies outside the pack data",
                        fmt::format("offset {} length {} but /data holds {} bytes; file {}", row.offset, row.length,
-                                   m_data_size, m_path.string()),
+                                   data_size, path.string()),
                        k_fsck_hint);
-  std::vector<std::byte> out(row.length);
-  if (out.empty()) return out;
+}
+
+}  // namespace
+
+// Copies [offset, offset + out.size()) of /data into `out` (under the HDF5 lock).
+void PackReader::read_range(const IndexRow& row, std::uint64_t offset, std::span<std::byte> out) const {
+  if (out.empty()) return;
   h5::Lock lock;
   const std::string what = "cannot read object " + row.id.hex() + " from pack '" + m_name + "'";
-  const hsize_t start[1] = {row.offset};
-  const hsize_t count[1] = {row.length};
+  const hsize_t start[1] = {offset};
+  const hsize_t count[1] = {out.size()};
   h5::Handle file_space = h5::make(H5Dget_space(m_data.get()), H5Sclose, what, m_path);
   h5::check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start, nullptr, count, nullptr), what, m_path);
   h5::Handle mem_space = h5::make(H5Screate_simple(1, count, nullptr), H5Sclose, what, m_path);
   h5::check(H5Dread(m_data.get(), H5T_NATIVE_UINT8, mem_space.get(), file_space.get(), H5P_DEFAULT, out.data()),
             what, m_path);
+}
+
+std::vector<std::byte> PackReader::read(const IndexRow& row) const {
+  check_in_range(row, m_data_size, m_name, m_path);
+  std::vector<std::byte> out(row.length);
+  read_range(row, row.offset, out);
   return out;
+}
+
+void PackReader::read_pieces(const IndexRow& row, std::size_t piece,
+                             const std::function<void(std::span<const std::byte>)>& sink) const {
+  check_in_range(row, m_data_size, m_name, m_path);
+  thread_local std::vector<std::byte> buffer;
+  buffer.resize(std::min<std::uint64_t>(piece, std::max<std::uint64_t>(row.length, 1)));
+  for (std::uint64_t done = 0; done < row.length;) {
+    const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), row.length - done));
+    read_range(row, row.offset + done, {buffer.data(), n});
+    sink({buffer.data(), n});
+    done += n;
+  }
 }
 
 }  // namespace coral::storage

@@ -9,6 +9,8 @@
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -29,8 +31,13 @@ public:
   const IndexRow& row_for(const core::ObjectId& id, std::uint32_t row) const;
   // The encoded bytes of a row. Throws CorruptError when the row lies outside /data.
   std::vector<std::byte> read(const IndexRow& row) const;
+  // Reads the stored bytes in pieces of at most `piece` bytes, calling `sink` for each in order
+  // without holding the HDF5 lock (memory does not grow with the object).
+  void read_pieces(const IndexRow& row, std::size_t piece,
+                   const std::function<void(std::span<const std::byte>)>& sink) const;
 
 private:
+  void read_range(const IndexRow& row, std::uint64_t offset, std::span<std::byte> out) const;
   void check_version();
   void load_index();
   void open_data();

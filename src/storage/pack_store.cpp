@@ -85,6 +85,14 @@ std::optional<ObjectRecord> PackStore::find(const core::ObjectId& id) const {
   return ObjectRecord{located->row->info(), located->reader->read(*located->row)};
 }
 
+std::optional<ObjectInfo> PackStore::stream(const core::ObjectId& id, std::size_t piece,
+                                            const std::function<void(std::span<const std::byte>)>& sink) const {
+  const auto located = locate(id);
+  if (!located) return std::nullopt;
+  located->reader->read_pieces(*located->row, piece, sink);
+  return located->row->info();
+}
+
 std::vector<ObjectInfo> PackStore::list() const {
   std::lock_guard lock(m_mutex);
   for (int attempt = 0;; ++attempt) {

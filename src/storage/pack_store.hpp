@@ -28,6 +28,8 @@ public:
   bool has(const core::ObjectId& id) const;
   std::optional<ObjectInfo> find_info(const core::ObjectId& id) const;
   std::optional<ObjectRecord> find(const core::ObjectId& id) const;
+  std::optional<ObjectInfo> stream(const core::ObjectId& id, std::size_t piece,
+                                   const std::function<void(std::span<const std::byte>)>& sink) const;
   std::vector<ObjectInfo> list() const;
   std::vector<std::string> list_packs() const;
   std::optional<std::string> find_pack_of(const core::ObjectId& id) const;

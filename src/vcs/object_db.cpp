@@ -129,17 +129,21 @@ std::vector<std::byte> ObjectDb::read_data(const core::ObjectId& id) const {
 }
 
 void ObjectDb::stream_data(const core::ObjectId& id, const std::function<void(std::span<const std::byte>)>& sink) const {
-  const auto rec = get_present(m_impl->packs, id);
-  if (!delta::is_known_encoding(rec.info.encoding))
-    throw CorruptError("object " + id.hex() + " has unknown encoding " + std::to_string(rec.info.encoding), {},
+  constexpr std::size_t k_read_piece = 4u << 20;
+  const auto info = m_impl->packs.find_info(id);
+  if (!info) throw CorruptError("object " + id.hex() + " is missing", {}, "run 'coral fsck' to check the repository");
+  if (!delta::is_known_encoding(info->encoding))
+    throw CorruptError("object " + id.hex() + " has unknown encoding " + std::to_string(info->encoding), {},
                        "this repository may have been written by a newer coral");
   core::Hasher hasher;
   try {
-    delta::decode_stream(static_cast<delta::Encoding>(rec.info.encoding), rec.data, rec.info.raw_size,
-                         [&](std::span<const std::byte> piece) {
-                           hasher.update(piece);
-                           sink(piece);
-                         });
+    delta::StreamDecoder decoder(static_cast<delta::Encoding>(info->encoding), info->raw_size,
+                                 [&](std::span<const std::byte> piece) {
+                                   hasher.update(piece);
+                                   sink(piece);
+                                 });
+    m_impl->packs.read_stream(id, k_read_piece, [&](std::span<const std::byte> stored) { decoder.feed(stored); });
+    decoder.finish();
   } catch (const CorruptError& e) {
     throw CorruptError("object " + id.hex() + " is corrupt: " + e.what(), e.detail(),
                        "run 'coral fsck' to check the repository");

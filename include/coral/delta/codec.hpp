@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -39,6 +40,22 @@ Encoded encode(std::span<const std::byte> raw, core::DType dtype, const EncodeOp
 // the object. Same errors as decode(); the sink may have seen a prefix when it throws.
 using ByteSink = std::function<void(std::span<const std::byte>)>;
 void decode_stream(Encoding encoding, std::span<const std::byte> stored, std::uint64_t raw_size, const ByteSink& sink);
+
+// The same, fed with the stored bytes piece by piece: feed() any number of times, then finish()
+// (which throws CorruptError unless exactly raw_size bytes came out of a complete encoding).
+class StreamDecoder {
+public:
+  StreamDecoder(Encoding encoding, std::uint64_t raw_size, ByteSink sink);
+  ~StreamDecoder();
+  StreamDecoder(const StreamDecoder&) = delete;
+  StreamDecoder& operator=(const StreamDecoder&) = delete;
+  void feed(std::span<const std::byte> stored);
+  void finish();
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> m_impl;
+};
 
 // Decodes into exactly raw_size bytes. Throws CorruptError when the stored bytes do not decode
 // to raw_size bytes or the encoding is unknown.

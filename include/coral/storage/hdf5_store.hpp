@@ -6,6 +6,8 @@
 #include "coral/storage/object_store.hpp"
 
 #include <cstdint>
+#include <functional>
+#include <span>
 #include <memory>
 #include <string>
 #include <vector>
@@ -40,6 +42,12 @@ public:
   // any point (at worst duplicated across packs, or removed objects back until the next remove).
   void remove(std::span<const core::ObjectId> ids) override;
   std::vector<ObjectInfo> list() const override;
+
+  // Reads an object's stored (encoded) bytes in pieces of at most `piece` bytes into `sink`, in
+  // order, so that memory does not grow with the object; returns its info. NotFoundError when
+  // absent.
+  ObjectInfo read_stream(const core::ObjectId& id, std::size_t piece,
+                         const std::function<void(std::span<const std::byte>)>& sink) const;
 
   // Names ("pack-<hex>") of the published packs.
   std::vector<std::string> list_packs() const;
