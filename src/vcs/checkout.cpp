@@ -8,8 +8,6 @@
 #include "scan.hpp"
 #include "stage.hpp"
 
-#include <atomic>
-#include <mutex>
 #include <set>
 
 namespace coral::vcs {
@@ -51,25 +49,6 @@ std::string join_paths(const std::vector<std::string>& paths) {
   return s;
 }
 
-// Writes files on the pool, several at a time; results by index, whatever the thread count.
-std::vector<StatInfo> write_files(Repository& repo, const std::vector<const FileEntry*>& files, core::ThreadPool& pool,
-                                  const core::ProgressFn& progress) {
-  std::vector<StatInfo> stats(files.size());
-  std::uint64_t total = 0;
-  for (const auto* f : files) total += f->size;
-  std::atomic<std::uint64_t> done{0};
-  std::mutex progress_mutex;
-  pool.parallel_for(files.size(), [&](std::size_t i) {
-    stats[i] = materialize_file(repo, *files[i]);
-    const std::uint64_t now = done += files[i]->size;
-    if (progress) {
-      std::lock_guard lock(progress_mutex);
-      progress({"checking out", now, total});
-    }
-  });
-  return stats;
-}
-
 CheckoutResult restore_paths(Repository& repo, Index& index, const CheckoutOptions& o, core::ThreadPool& pool) {
   CheckoutResult r;
   r.head = read_head(repo);
@@ -83,7 +62,7 @@ CheckoutResult restore_paths(Repository& repo, Index& index, const CheckoutOptio
     if (!any) throw NotFoundError("path '" + p + "' did not match any file known to coral" +
                                   (o.rev.empty() ? std::string() : " in '" + o.rev + "'"));
   }
-  const auto stats = write_files(repo, selected, pool, {});
+  const auto stats = materialize_files(repo, selected, pool, {});
   for (std::size_t i = 0; i < selected.size(); ++i) {
     index.upsert({*selected[i], stats[i]});
     ++r.files_written;
@@ -160,7 +139,7 @@ CheckoutResult checkout(Repository& repo, const CheckoutOptions& o, const core::
                         "commit or stash them, or pass --force to discard them");
 
   CheckoutResult r;
-  const auto stats = write_files(repo, to_write, pool, progress);
+  const auto stats = materialize_files(repo, to_write, pool, progress);
   for (std::size_t i = 0; i < to_write.size(); ++i) {
     next.upsert({*to_write[i], stats[i]});
     ++r.files_written;

@@ -1,17 +1,24 @@
 #pragma once
-// Writing a tracked file back into the working tree: skeleton pieces and tensors concatenated in
-// offset order, every object decoded and verified against its id, written to a temp file in the
-// target directory and renamed over the final name (a reader never sees a half-written file).
+// Writing tracked files back into the working tree: skeleton pieces and tensors at their offsets,
+// every object decoded in pieces and verified against its id, written to a temp file in the
+// target directory and renamed over the final name only when all of it verified (a reader never
+// sees a half-written or wrong file).
 
+#include "coral/core/progress.hpp"
+#include "coral/core/thread_pool.hpp"
 #include "coral/vcs/repository.hpp"
 #include "index.hpp"
 
+#include <vector>
+
 namespace coral::vcs {
 
-// Writes `entry` at its path and returns the stat of the new file. Objects are decoded in pieces
-// straight into the temp file (memory does not grow with tensor size) and verified against their
-// ids; on any error the temp file is removed and the old file, if any, stays. The caller has
-// checked that overwriting is allowed. Thread-safe for different entries.
-StatInfo materialize_file(Repository& repo, const FileEntry& entry);
+// Writes the files and returns their new stats, by index. The skeleton and every tensor of every
+// file are separate tasks on the pool, each writing its own byte range with pwrite, so one big
+// file uses every core; memory does not grow with tensor size. The caller has checked that
+// overwriting is allowed. Throws CorruptError when an object is missing or does not verify; files
+// already renamed stay, the others keep their old content.
+std::vector<StatInfo> materialize_files(Repository& repo, const std::vector<const FileEntry*>& files,
+                                        core::ThreadPool& pool, const core::ProgressFn& progress);
 
 }  // namespace coral::vcs
