@@ -3,7 +3,7 @@
 // temp name, published by rename and never opened for writing again:
 //
 //   /                    attribute coral_pack_version: int32 scalar = 1
-//   /data                uint8[n], chunked (chunks of at most 1 MiB), extendible, no filter:
+//   /data                uint8[n], chunked (chunks of at most 256 KiB), extendible, no filter:
 //                        the encoded objects back to back
 //   /index               compound[rows], contiguous, rows sorted by id, packed (57 bytes a row):
 //                          offset  0  id        uint8[16]   object id (XXH3-128, big-endian)
@@ -31,7 +31,7 @@ namespace coral::storage {
 
 inline constexpr std::int32_t k_pack_version = 1;
 inline constexpr std::size_t k_index_row_size = 57;
-inline constexpr std::uint64_t k_pack_chunk_bytes = 1ull << 20;
+inline constexpr std::uint64_t k_pack_chunk_bytes = 256ull << 10;  // bounds the last chunk's slack
 inline constexpr const char* k_pack_version_attribute = "coral_pack_version";
 inline constexpr const char* k_pack_data_dataset = "data";
 inline constexpr const char* k_pack_index_dataset = "index";

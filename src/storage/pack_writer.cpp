@@ -9,9 +9,9 @@ namespace coral::storage {
 namespace {
 
 // A pack whose data stays under this size is buffered in memory until finish(), so its /data
-// chunks can be sized to the data: HDF5 allocates whole chunks, and a mostly empty 1 MiB last
+// chunks can be sized to the data: HDF5 allocates whole chunks, and a mostly empty last
 // chunk would cost tiny objects far more than the 100-byte overhead budget. Bigger packs stream
-// in 1 MiB chunks and waste at most one partial chunk per 16 MiB or more.
+// in 256 KiB chunks and waste less than one chunk (256 KiB) per 16 MiB or more.
 constexpr std::size_t k_buffer_limit = 16u << 20;
 
 std::span<const std::byte> as_span(const std::vector<std::byte>& v) { return {v.data(), v.size()}; }
@@ -124,7 +124,7 @@ void PackWriter::write_at_end(std::span<const std::byte> data) {
 const std::string& PackWriter::finish() {
   CORAL_ASSERT(!m_finished);
   if (!m_data.valid()) {
-    // Small pack: chunks of at most 1 MiB that together cover the data with no slack.
+    // Small pack: chunks of at most k_pack_chunk_bytes that together cover the data with no slack.
     const std::uint64_t total = m_pending.size();
     const std::uint64_t chunks = std::max<std::uint64_t>(1, (total + k_pack_chunk_bytes - 1) / k_pack_chunk_bytes);
     create_data(std::max<std::uint64_t>(1, (total + chunks - 1) / chunks));
