@@ -39,6 +39,11 @@ Candidates collect(Repository& repo, const Index& index, const AddOptions& o) {
     const std::string rel = to_repo_path(repo.worktree(), p);
     try {
       for (auto& f : list_worktree_files(repo.worktree(), rel, ignore)) c.files.insert(std::move(f));
+      // Tracked files under a directory pathspec that are gone: stage their deletion (git 2.x).
+      for (const auto& e : index.entries())
+        if ((rel.empty() || e.file.path.rfind(rel + "/", 0) == 0) && !c.files.count(e.file.path) &&
+            !stat_file(repo.worktree() / e.file.path))
+          c.missing.insert(e.file.path);
     } catch (const NotFoundError&) {
       // A deleted tracked file (or directory of them) stages its removal, as in git 2.x.
       bool any = false;
@@ -86,21 +91,21 @@ AddResult add_locked(Repository& repo, Index& index, const AddOptions& options, 
     result.bytes_scanned += f.stat.size;
     done += f.stat.size;
     if (progress) progress({"adding", done, total_bytes});
-    staged.push_back({std::move(entry), f.stat});
+    staged.push_back({std::move(entry), f.stat, true});
     f.map.reset();
   }
   writer->commit();  // objects (and the lookup table) are durable before the index names them
   result.stored = writer->stats();
 
+  for (const auto& path : cand.missing) {  // first: a removed file "a" may make room for "a/b"
+    if (index.remove(path)) result.removed.push_back(path);
+  }
   for (auto& e : staged) {
     const IndexEntry* cur = index.find(e.file.path);
     if (!cur) result.added.push_back(e.file.path);
     else if (!cur->file.same_content(e.file)) result.modified.push_back(e.file.path);
     else ++result.files_unchanged;
     index.upsert(std::move(e));
-  }
-  for (const auto& path : cand.missing) {
-    if (index.remove(path)) result.removed.push_back(path);
   }
   core::log().info("added {} files ({} new objects, {} bytes stored)", staged.size(), result.stored.objects_written,
                    result.stored.bytes_stored);

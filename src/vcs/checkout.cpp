@@ -8,7 +8,9 @@
 #include "scan.hpp"
 #include "stage.hpp"
 
+#include <algorithm>
 #include <set>
+#include <sys/stat.h>
 
 namespace coral::vcs {
 namespace stdfs = std::filesystem;
@@ -49,6 +51,39 @@ std::string join_paths(const std::vector<std::string>& paths) {
   return s;
 }
 
+// Paths in the working tree that would block writing `to_write`: an untracked file where a
+// directory must go (or the reverse), or a directory holding files that are not being removed.
+// Throws ConflictError naming them; with --force, returns the untracked files to delete first.
+std::vector<std::string> find_obstacles(Repository& repo, const std::vector<const FileEntry*>& to_write,
+                                        const std::vector<std::string>& to_remove, bool force) {
+  const std::set<std::string> removed(to_remove.begin(), to_remove.end());
+  std::set<std::string> blocked, untracked;
+  for (const FileEntry* f : to_write) {
+    // Each parent must be (or become) a directory.
+    for (auto slash = f->path.find('/'); slash != std::string::npos; slash = f->path.find('/', slash + 1)) {
+      const std::string parent = f->path.substr(0, slash);
+      struct stat st {};
+      if (::lstat((repo.worktree() / parent).c_str(), &st) != 0 || S_ISDIR(st.st_mode) || removed.count(parent)) continue;
+      (force ? untracked : blocked).insert(parent);
+    }
+    // The path itself must not be a directory with anything left in it.
+    const auto abs = repo.worktree() / f->path;
+    struct stat st {};
+    if (::lstat(abs.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;
+    std::error_code ec;
+    for (auto it = stdfs::recursive_directory_iterator(abs, ec); !ec && it != stdfs::recursive_directory_iterator();
+         it.increment(ec)) {
+      if (it->is_directory()) continue;
+      if (!removed.count(it->path().lexically_relative(repo.worktree()).generic_string())) blocked.insert(f->path);
+    }
+  }
+  if (!blocked.empty())
+    throw ConflictError("checkout would overwrite untracked files in " +
+                            join_paths(std::vector<std::string>(blocked.begin(), blocked.end())),
+                        {}, "move or remove them first");
+  return {untracked.begin(), untracked.end()};
+}
+
 CheckoutResult restore_paths(Repository& repo, Index& index, const CheckoutOptions& o, core::ThreadPool& pool) {
   CheckoutResult r;
   r.head = read_head(repo);
@@ -64,7 +99,7 @@ CheckoutResult restore_paths(Repository& repo, Index& index, const CheckoutOptio
   }
   const auto stats = materialize_files(repo, selected, pool, {});
   for (std::size_t i = 0; i < selected.size(); ++i) {
-    index.upsert({*selected[i], stats[i]});
+    index.upsert({*selected[i], stats[i], true});
     ++r.files_written;
     r.bytes_written += selected[i]->size;
   }
@@ -105,7 +140,7 @@ CheckoutResult checkout(Repository& repo, const CheckoutOptions& o, const core::
   std::set<std::string> paths;
   for (const auto& e : index.entries()) paths.insert(e.file.path);
   for (const auto& f : target.files) paths.insert(f.path);
-  Index next;
+  Index next = index.successor();
   std::vector<const FileEntry*> to_write;
   std::vector<std::string> to_remove, conflicts;
   std::uint64_t total = 0;
@@ -113,6 +148,10 @@ CheckoutResult checkout(Repository& repo, const CheckoutOptions& o, const core::
     const IndexEntry* idx = index.find(path);
     const FileEntry* tgt = target.find(path);
     const FileEntry* cur = current.find(path);
+    if (!cur && !tgt) {  // staged but never committed: keep it, even with --force (git does)
+      if (idx) next.upsert(*idx);
+      continue;
+    }
     if (!o.force && same(cur, tgt)) {  // target does not touch it: local state carries over
       if (idx) next.upsert(*idx);
       continue;
@@ -123,8 +162,7 @@ CheckoutResult checkout(Repository& repo, const CheckoutOptions& o, const core::
       continue;
     }
     if (!o.force) {
-      const bool dirty = idx ? (!same(&idx->file, cur) || !worktree_matches(repo, index, *idx, pool))
-                             : (tgt && stdfs::exists(repo.worktree() / path));
+      const bool dirty = idx && (!same(&idx->file, cur) || !worktree_matches(repo, index, *idx, pool));
       if (dirty) conflicts.push_back(path);
     }
     if (tgt) {
@@ -137,17 +175,21 @@ CheckoutResult checkout(Repository& repo, const CheckoutOptions& o, const core::
   if (!conflicts.empty())
     throw ConflictError("checkout would overwrite local changes in " + join_paths(conflicts), {},
                         "commit or stash them, or pass --force to discard them");
+  const std::vector<std::string> untracked_files = find_obstacles(repo, to_write, to_remove, o.force);
 
+  // Remove first (deepest first), so that a file can replace a directory and vice versa.
   CheckoutResult r;
-  const auto stats = materialize_files(repo, to_write, pool, progress);
-  for (std::size_t i = 0; i < to_write.size(); ++i) {
-    next.upsert({*to_write[i], stats[i]});
-    ++r.files_written;
-    r.bytes_written += to_write[i]->size;
-  }
+  std::sort(to_remove.rbegin(), to_remove.rend());
   for (const auto& path : to_remove) {
     remove_worktree_file(repo, path);
     ++r.files_removed;
+  }
+  for (const auto& path : untracked_files) remove_worktree_file(repo, path);
+  const auto stats = materialize_files(repo, to_write, pool, progress);
+  for (std::size_t i = 0; i < to_write.size(); ++i) {
+    next.upsert({*to_write[i], stats[i], true});
+    ++r.files_written;
+    r.bytes_written += to_write[i]->size;
   }
   next.save(repo);
   if (!o.new_branch.empty() && target_id) update_ref(repo, "refs/heads/" + o.new_branch, *target_id, std::nullopt);

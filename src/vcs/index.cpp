@@ -106,7 +106,15 @@ Index Index::from_tree(const Tree& tree) {
   return index;
 }
 
+Index Index::successor() const {
+  Index next;
+  next.m_index_mtime_ns = m_index_mtime_ns;
+  return next;
+}
+
 void Index::save(const Repository& repo) {
+  for (auto& e : m_entries)
+    if (e.stat && !e.verified && e.stat->mtime_ns >= m_index_mtime_ns) e.stat.reset();
   Tree tree = to_tree();
   json j = json::parse(encode_tree(tree));
   j["type"] = "index";
@@ -127,6 +135,13 @@ const IndexEntry* Index::find(std::string_view path) const {
 }
 
 void Index::upsert(IndexEntry entry) {
+  // A path cannot be both a file and a directory: drop entries that would make it one.
+  const std::string& added = entry.file.path;
+  std::erase_if(m_entries, [&](const IndexEntry& e) {
+    const std::string& q = e.file.path;
+    return (q.size() > added.size() && q.compare(0, added.size(), added) == 0 && q[added.size()] == '/') ||
+           (added.size() > q.size() && added.compare(0, q.size(), q) == 0 && added[q.size()] == '/');
+  });
   auto it = std::lower_bound(m_entries.begin(), m_entries.end(), entry.file.path,
                              [](const IndexEntry& e, const std::string& p) { return e.file.path < p; });
   if (it != m_entries.end() && it->file.path == entry.file.path) *it = std::move(entry);

@@ -36,13 +36,18 @@ std::optional<StatInfo> stat_file(const std::filesystem::path& path);
 struct IndexEntry {
   FileEntry file;
   std::optional<StatInfo> stat;  // unset: unknown, the file must be re-read to compare
+  bool verified = false;         // stat taken by this process from the file it read or wrote (not saved)
 };
 
 class Index {
 public:
   static Index load(const Repository& repo);   // an absent index is empty
   static Index from_tree(const Tree& tree);    // no stat cache
-  void save(const Repository& repo);           // caller holds the index lock
+  // An empty index that inherits this one's clock, for rebuilding it entry by entry.
+  Index successor() const;
+  // Caller holds the index lock. Entries carried over from the loaded index whose file mtime is
+  // not older than that index lose their stat cache ("racy" entries stay untrusted, as in git).
+  void save(const Repository& repo);
 
   const std::vector<IndexEntry>& entries() const noexcept { return m_entries; }
   const IndexEntry* find(std::string_view path) const;

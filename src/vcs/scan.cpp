@@ -38,6 +38,19 @@ private:
 
 constexpr std::uint64_t k_budget = 256ull << 20;
 
+// Hashes `bytes` and, with a writer, stores them. What is stored must be exactly what was hashed
+// even if the file changes underneath (timestamps may be too coarse to tell), so the bytes are
+// first copied into a private buffer that both the hash and the encoder read.
+core::ObjectId hash_and_store(std::span<const std::byte> bytes, core::DType dtype, DataWriter* writer) {
+  if (!writer) return core::hash_bytes(bytes);
+  thread_local std::vector<std::byte> copy;
+  copy.assign(bytes.begin(), bytes.end());
+  const core::ObjectId id = core::hash_bytes(copy);
+  writer->put(id, copy, dtype);
+  if (copy.capacity() > k_budget) copy = {};  // do not keep a huge buffer alive
+  return id;
+}
+
 }  // namespace
 
 ParsedFile parse_worktree_file(const std::filesystem::path& abs, const std::string& repo_path) {
@@ -67,8 +80,7 @@ FileEntry hash_file(ParsedFile& file, core::ThreadPool& pool, DataWriter* writer
   pool.parallel_for(extents.size() + 1, [&](std::size_t task) {
     if (task == 0) {
       if (file.layout.format == core::FileFormat::raw) {
-        entry.id = core::hash_bytes(data);
-        if (writer) writer->put(entry.id, data, core::DType::u8);
+        entry.id = hash_and_store(data, core::DType::u8, writer);
         return;
       }
       const std::string skel = core::extract_skeleton(file.layout, data);
@@ -87,9 +99,8 @@ FileEntry hash_file(ParsedFile& file, core::ThreadPool& pool, DataWriter* writer
     t.offset = x.offset;
     t.length = x.length;
     t.big_endian = x.big_endian;
-    t.id = core::hash_bytes(bytes);
     try {
-      if (writer) writer->put(t.id, bytes, x.dtype);
+      t.id = hash_and_store(bytes, x.dtype, writer);
     } catch (...) {
       budget.release(held);
       throw;
@@ -99,7 +110,8 @@ FileEntry hash_file(ParsedFile& file, core::ThreadPool& pool, DataWriter* writer
   });
 
   const auto after = stat_file(file.abs);
-  if (!after || after->size != file.stat.size || after->mtime_ns != file.stat.mtime_ns)
+  if (!after || after->size != file.stat.size || after->mtime_ns != file.stat.mtime_ns ||
+      after->ctime_ns != file.stat.ctime_ns || after->ino != file.stat.ino)
     throw IoError("file '" + file.path + "' changed while it was being read", {}, "run the command again");
   return entry;
 }

@@ -60,7 +60,7 @@ StatusResult status(Repository& repo, const core::ProgressFn& progress) {
       ParsedFile pf = parse_worktree_file(abs, e.file.path);
       const FileEntry now = hash_file(pf, pool, nullptr);
       if (now.same_content(e.file)) {
-        updates.push_back({e.file, pf.stat});
+        updates.push_back({e.file, pf.stat, true});
         refreshed = true;
       } else {
         entry(e.file.path).unstaged = Change::modified;
