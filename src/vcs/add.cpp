@@ -30,7 +30,7 @@ Candidates collect(Repository& repo, const Index& index, const AddOptions& o) {
         return s.empty() || path == s || path.rfind(s + "/", 0) == 0;
       });
       if (!in_scope) continue;
-      (stat_file(repo.worktree() / path) ? c.files : c.missing).insert(path);
+      (stat_worktree_file(repo.worktree(), path) ? c.files : c.missing).insert(path);
     }
     return c;
   }
@@ -42,14 +42,14 @@ Candidates collect(Repository& repo, const Index& index, const AddOptions& o) {
       // Tracked files under a directory pathspec that are gone: stage their deletion (git 2.x).
       for (const auto& e : index.entries())
         if ((rel.empty() || e.file.path.rfind(rel + "/", 0) == 0) && !c.files.count(e.file.path) &&
-            !stat_file(repo.worktree() / e.file.path))
+            !stat_worktree_file(repo.worktree(), e.file.path))
           c.missing.insert(e.file.path);
     } catch (const NotFoundError&) {
       // A deleted tracked file (or directory of them) stages its removal, as in git 2.x.
       bool any = false;
       for (const auto& e : index.entries())
         if (rel.empty() || e.file.path == rel || e.file.path.rfind(rel + "/", 0) == 0) {
-          if (!stat_file(repo.worktree() / e.file.path)) c.missing.insert(e.file.path), any = true;
+          if (!stat_worktree_file(repo.worktree(), e.file.path)) c.missing.insert(e.file.path), any = true;
         }
       if (!any) throw NotFoundError("pathspec '" + p + "' did not match any file");
     }
@@ -68,15 +68,14 @@ AddResult add_locked(Repository& repo, Index& index, const AddOptions& options, 
   std::vector<ParsedFile> todo;
   std::uint64_t total_bytes = 0;
   for (const auto& path : cand.files) {
-    const auto abs = repo.worktree() / path;
-    const auto st = stat_file(abs);
+    const auto st = stat_worktree_file(repo.worktree(), path);
     if (!st) throw NotFoundError("file '" + path + "' vanished while adding");
     const IndexEntry* cur = index.find(path);
     if (cur && index.stat_clean(*cur, *st)) {
       ++result.files_unchanged;
       continue;
     }
-    todo.push_back(parse_worktree_file(abs, path));
+    todo.push_back(parse_worktree_file(repo.worktree(), path));
     total_bytes += todo.back().stat.size;
   }
 

@@ -22,12 +22,12 @@ bool same(const FileEntry* a, const FileEntry* b) { return (!a && !b) || (a && b
 // change that checkout could lose.
 bool worktree_matches(Repository& repo, const Index& index, const IndexEntry& e, core::ThreadPool& pool) {
   const auto abs = repo.worktree() / e.file.path;
-  const auto st = stat_file(abs);
+  const auto st = stat_worktree_file(repo.worktree(), e.file.path);
   if (!st) return !stdfs::exists(abs);
   if (index.stat_clean(e, *st)) return true;
   if (st->size != e.file.size || st->mode != e.file.mode) return false;
   try {
-    ParsedFile pf = parse_worktree_file(abs, e.file.path);
+    ParsedFile pf = parse_worktree_file(repo.worktree(), e.file.path);
     return hash_file(pf, pool, nullptr).same_content(e.file);
   } catch (const InvalidInputError&) {
     return false;

@@ -39,13 +39,13 @@ Side worktree_side(Repository& repo, const Index& index) {
   core::ThreadPool pool(static_cast<std::size_t>(repo.jobs()));
   for (const auto& e : index.entries()) {
     const auto abs = repo.worktree() / e.file.path;
-    const auto st = stat_file(abs);
+    const auto st = stat_worktree_file(repo.worktree(), e.file.path);
     if (!st) continue;
     if (index.stat_clean(e, *st)) {
       side.tree.files.push_back(e.file);
       continue;
     }
-    ParsedFile pf = parse_worktree_file(abs, e.file.path);
+    ParsedFile pf = parse_worktree_file(repo.worktree(), e.file.path);
     side.tree.files.push_back(hash_file(pf, pool, nullptr));
     side.files.emplace(e.file.path, std::move(pf));
   }

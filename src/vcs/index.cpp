@@ -65,6 +65,11 @@ std::optional<StatInfo> stat_file(const std::filesystem::path& path) {
   return s;
 }
 
+std::optional<StatInfo> stat_worktree_file(const std::filesystem::path& worktree, const std::string& repo_path) {
+  if (!readable_inside_worktree(worktree, repo_path)) return std::nullopt;
+  return stat_file(worktree / repo_path);
+}
+
 Index Index::load(const Repository& repo) {
   Index index;
   const auto path = repo.layout().index();

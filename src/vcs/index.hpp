@@ -32,6 +32,9 @@ struct StatInfo {
 // lstat of a regular file (a symlink is followed when it stays inside the worktree); nullopt
 // when missing or not a regular file.
 std::optional<StatInfo> stat_file(const std::filesystem::path& path);
+// stat_file of a repository path, treating a path that would be read through a symlink leading
+// out of the working tree (or a symlinked directory) as missing.
+std::optional<StatInfo> stat_worktree_file(const std::filesystem::path& worktree, const std::string& repo_path);
 
 struct IndexEntry {
   FileEntry file;

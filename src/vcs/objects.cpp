@@ -1,6 +1,7 @@
 #include "coral/vcs/objects.hpp"
 
 #include "coral/core/error.hpp"
+#include "paths.hpp"
 
 #include <ctime>
 #include <nlohmann/json.hpp>
@@ -128,12 +129,22 @@ std::string encode_tree(const Tree& tree) {
 }
 
 Tree decode_tree(std::string_view text, const core::ObjectId& id) {
-  return guarded(id, "tree", [&] {
+  Tree t = guarded(id, "tree", [&] {
     const json j = parse_object(text, id, "tree");
-    Tree t;
-    for (const auto& fj : j.at("files")) t.files.push_back(decode_file(fj, id));
-    return t;
+    Tree tree;
+    for (const auto& fj : j.at("files")) tree.files.push_back(decode_file(fj, id));
+    return tree;
   });
+  // Invariants that lookups and checkout rely on: safe paths, strictly sorted (so unique), and no
+  // path that is both a file and a directory.
+  for (std::size_t i = 0; i < t.files.size(); ++i) {
+    const std::string& p = t.files[i].path;
+    check_stored_path(p);
+    if (i > 0 && !(t.files[i - 1].path < p)) bad_object(id, "tree", "paths are not sorted and unique at '" + p + "'");
+    for (auto slash = p.find('/'); slash != std::string::npos; slash = p.find('/', slash + 1))
+      if (t.find(p.substr(0, slash))) bad_object(id, "tree", "'" + p.substr(0, slash) + "' is both a file and a directory");
+  }
+  return t;
 }
 
 std::string encode_commit(const Commit& c) {

@@ -22,6 +22,10 @@ void check_stored_path(std::string_view path);
 // or resolves through a symlink to outside the working tree.
 std::string to_repo_path(const std::filesystem::path& worktree, const std::string& user_path);
 
+// True when reading `repo_path` stays inside the working tree: no parent component is a symlink
+// and the file itself, if a symlink, resolves inside the tree (not under .coral).
+bool readable_inside_worktree(const std::filesystem::path& worktree, std::string_view repo_path);
+
 // The absolute path for a stored repository path, after checking that no existing parent
 // component is a symlink or a non-directory (CorruptError / ConflictError otherwise).
 std::filesystem::path worktree_path_for_write(const std::filesystem::path& worktree, std::string_view repo_path);

@@ -50,6 +50,30 @@ void check_expected(const std::string& full_name, const std::optional<core::Obje
 
 }  // namespace
 
+bool is_valid_ref_name(std::string_view name) noexcept {
+  try {
+    validate_ref_name(name);
+    return true;
+  } catch (const UsageError&) {
+    return false;
+  }
+}
+
+namespace {
+
+// "refs/heads/<valid name>" or "refs/tags/<valid name>": nothing else is ever a file path.
+bool is_valid_full_name(const std::string& full_name) {
+  for (const std::string_view prefix : {"refs/heads/", "refs/tags/"})
+    if (full_name.rfind(prefix, 0) == 0) return is_valid_ref_name(std::string_view(full_name).substr(prefix.size()));
+  return false;
+}
+
+void check_full_name(const std::string& full_name) {
+  if (!is_valid_full_name(full_name)) throw UsageError("'" + full_name + "' is not a valid ref name");
+}
+
+}  // namespace
+
 void validate_ref_name(std::string_view name) {
   auto bad = [&](const std::string& why) {
     throw UsageError("'" + std::string(name) + "' is not a valid name: " + why);
@@ -93,6 +117,7 @@ Head read_head(const Repository& repo) {
 }
 
 std::optional<core::ObjectId> find_ref(const Repository& repo, const std::string& full_name) {
+  if (!is_valid_full_name(full_name)) return std::nullopt;
   const auto path = repo.layout().ref(full_name);
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) return std::nullopt;
@@ -107,6 +132,7 @@ core::ObjectId get_ref(const Repository& repo, const std::string& full_name) {
 
 void update_ref(Repository& repo, const std::string& full_name, const core::ObjectId& new_id,
                 const std::optional<core::ObjectId>& expected) {
+  check_full_name(full_name);
   auto lock = lock_refs(repo);
   check_expected(full_name, find_ref(repo, full_name), expected);
   const auto path = repo.layout().ref(full_name);
@@ -115,6 +141,7 @@ void update_ref(Repository& repo, const std::string& full_name, const core::Obje
 }
 
 void delete_ref(Repository& repo, const std::string& full_name, const core::ObjectId& expected) {
+  check_full_name(full_name);
   auto lock = lock_refs(repo);
   check_expected(full_name, find_ref(repo, full_name), expected);
   const auto path = repo.layout().ref(full_name);

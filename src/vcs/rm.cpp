@@ -38,9 +38,13 @@ RmResult rm(Repository& repo, const RmOptions& o) {
       const FileEntry* h = head.find(path);
       const bool staged = !h || !h->same_content(e.file);
       bool modified = false;
-      if (const auto st = stat_file(repo.worktree() / path); st && !index.stat_clean(e, *st)) {
-        ParsedFile pf = parse_worktree_file(repo.worktree() / path, path);
-        modified = !hash_file(pf, pool, nullptr).same_content(e.file);
+      if (const auto st = stat_worktree_file(repo.worktree(), path); st && !index.stat_clean(e, *st)) {
+        try {
+          ParsedFile pf = parse_worktree_file(repo.worktree(), path);
+          modified = !hash_file(pf, pool, nullptr).same_content(e.file);
+        } catch (const InvalidInputError&) {
+          modified = true;  // it no longer parses, so it differs from what was staged
+        }
       }
       if ((staged && modified) || (!o.cached && (staged || modified)))
         throw ConflictError("'" + path + "' has changes that are not committed", {},

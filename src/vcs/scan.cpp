@@ -1,6 +1,7 @@
 #include "scan.hpp"
 
 #include "coral/core/error.hpp"
+#include "paths.hpp"
 
 #include <algorithm>
 #include <condition_variable>
@@ -53,11 +54,12 @@ core::ObjectId hash_and_store(std::span<const std::byte> bytes, core::DType dtyp
 
 }  // namespace
 
-ParsedFile parse_worktree_file(const std::filesystem::path& abs, const std::string& repo_path) {
+ParsedFile parse_worktree_file(const std::filesystem::path& worktree, const std::string& repo_path) {
   ParsedFile f;
   f.path = repo_path;
-  f.abs = abs;
-  auto st = stat_file(abs);
+  f.abs = worktree / repo_path;
+  const auto& abs = f.abs;
+  auto st = stat_worktree_file(worktree, repo_path);
   if (!st) throw NotFoundError("file '" + repo_path + "' not found");
   f.stat = *st;
   f.map = std::make_unique<core::fs::MappedFile>(abs);

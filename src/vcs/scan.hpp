@@ -25,7 +25,7 @@ struct ParsedFile {
 
 // Throws InvalidInputError (exit 7) when the file claims a format and fails validation,
 // NotFoundError when it vanished.
-ParsedFile parse_worktree_file(const std::filesystem::path& abs, const std::string& repo_path);
+ParsedFile parse_worktree_file(const std::filesystem::path& worktree, const std::string& repo_path);
 
 // Hashes (and stores, when writer != nullptr) the skeleton and tensors on the pool.
 // Throws IoError when the file changed while it was being read.

@@ -45,7 +45,7 @@ StatusResult status(Repository& repo, const core::ProgressFn& progress) {
   std::uint64_t done = 0;
   for (const auto& e : index.entries()) {
     const auto abs = repo.worktree() / e.file.path;
-    const auto st = stat_file(abs);
+    const auto st = stat_worktree_file(repo.worktree(), e.file.path);
     if (!st) {
       entry(e.file.path).unstaged = Change::deleted;
       continue;
@@ -57,7 +57,7 @@ StatusResult status(Repository& repo, const core::ProgressFn& progress) {
     }
     ++result.files_hashed;
     try {
-      ParsedFile pf = parse_worktree_file(abs, e.file.path);
+      ParsedFile pf = parse_worktree_file(repo.worktree(), e.file.path);
       const FileEntry now = hash_file(pf, pool, nullptr);
       if (now.same_content(e.file)) {
         updates.push_back({e.file, pf.stat, true});
@@ -67,6 +67,10 @@ StatusResult status(Repository& repo, const core::ProgressFn& progress) {
       }
     } catch (const InvalidInputError&) {
       entry(e.file.path).unstaged = Change::modified;  // it no longer parses: it changed
+    } catch (const NotFoundError&) {
+      entry(e.file.path).unstaged = Change::deleted;   // vanished while we looked
+    } catch (const IoError&) {
+      entry(e.file.path).unstaged = Change::modified;  // changed while it was being read
     }
     done += st->size;
     if (progress) progress({"checking", done, 0});

@@ -2,6 +2,7 @@
 
 #include "coral/core/error.hpp"
 #include "coral/core/fs.hpp"
+#include "coral/core/log.hpp"
 #include "paths.hpp"
 
 #include <algorithm>
@@ -18,6 +19,21 @@ void check_symlink(const stdfs::path& worktree, const stdfs::path& abs, const st
   const auto inside = real.lexically_relative(stdfs::canonical(worktree)).generic_string();
   if (inside.empty() || inside.rfind("..", 0) == 0 || inside == ".coral" || inside.rfind(".coral/", 0) == 0)
     throw UsageError("'" + rel + "' is a symlink that leads outside the working tree");
+}
+
+// The name with bytes that are not printable ASCII escaped, for messages.
+std::string printable(std::string_view s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (c >= 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+    } else {
+      char buf[5];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    }
+  }
+  return out;
 }
 
 void walk(const stdfs::path& worktree, const std::string& rel, const IgnoreRules& ignore, std::vector<std::string>& out,
@@ -40,8 +56,14 @@ void walk(const stdfs::path& worktree, const std::string& rel, const IgnoreRules
     const auto& s = link ? st : lst;
     const bool is_dir = S_ISDIR(s.st_mode);
     if (ignore.ignored(child, is_dir)) continue;
-    if (unsafe_path_reason(child)) continue;
-    if (link) check_symlink(worktree, abs, child);
+    if (auto why = unsafe_path_reason(child)) {
+      core::log().warn("skipping '{}': {}", printable(child), *why);
+      continue;
+    }
+    if (link && !readable_inside_worktree(worktree, child)) {
+      core::log().warn("skipping '{}': a symlink that leads outside the working tree", child);
+      continue;
+    }
     if (is_dir) {
       if (link) continue;  // never descend through directory symlinks (cycles, double counting)
       walk(worktree, child, ignore, out, depth + 1);
@@ -64,6 +86,8 @@ std::vector<std::string> list_worktree_files(const stdfs::path& worktree, const 
   } else if (S_ISREG(st.st_mode)) {
     struct stat lst {};
     if (::lstat(abs.c_str(), &lst) == 0 && S_ISLNK(lst.st_mode)) check_symlink(worktree, abs, repo_path);
+    if (auto why = unsafe_path_reason(repo_path))
+      throw UsageError("cannot track '" + printable(repo_path) + "': " + *why);
     out.push_back(repo_path);
   } else {
     throw UsageError("'" + repo_path + "' is not a regular file or directory");

@@ -13,11 +13,11 @@ TEST(PathsTest, AcceptsPlainRelativePaths) {
   EXPECT_FALSE(unsafe_path_reason("model.safetensors"));
   EXPECT_FALSE(unsafe_path_reason("ckpt/epoch-1/model-00001-of-00002.safetensors"));
   EXPECT_FALSE(unsafe_path_reason(".coralignore"));
-  EXPECT_FALSE(unsafe_path_reason("a/.coral"));  // only the top-level .coral is reserved
+  EXPECT_FALSE(unsafe_path_reason("a/.coralignore"));
 }
 
 TEST(PathsTest, RejectsUnsafePaths) {
-  for (const char* p : {"", "/etc/passwd", "../x", "a/../../x", "a/./b", "a//b", "a/", ".coral", ".coral/HEAD", "a\\b"})
+  for (const char* p : {"", "/etc/passwd", "../x", "a/../../x", "a/./b", "a//b", "a/", ".coral", ".coral/HEAD", "a\\b", "a/.coral", "sub/.coral/config.toml"})
     EXPECT_TRUE(unsafe_path_reason(p).has_value()) << p;
   EXPECT_TRUE(unsafe_path_reason(std::string("a\0b", 3)).has_value());
   EXPECT_THROW(check_stored_path("../../etc/passwd"), coral::CorruptError);
