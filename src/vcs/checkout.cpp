@@ -156,8 +156,10 @@ CheckoutResult checkout(Repository& repo, const CheckoutOptions& o, const core::
       if (idx) next.upsert(*idx);
       continue;
     }
-    if (idx && tgt && idx->file.same_content(*tgt) && worktree_matches(repo, index, *idx, pool) &&
-        stdfs::exists(repo.worktree() / path)) {
+    // The index already holds the target's content: keep the working file as it is (git carries
+    // an unstaged change over); --force restores it when it differs.
+    if (idx && tgt && idx->file.same_content(*tgt) &&
+        (!o.force || (stat_worktree_file(repo.worktree(), path) && worktree_matches(repo, index, *idx, pool)))) {
       next.upsert(*idx);
       continue;
     }

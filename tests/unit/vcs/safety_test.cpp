@@ -215,3 +215,19 @@ TEST_F(SafetyTest, FileChangingDuringAddNeverStoresAMismatchedObject) {
     EXPECT_NO_THROW(repo->objects().read_data(info.id)) << "stored object " << info.id.hex() << " does not verify";
   std::printf("%d adds succeeded while the file changed\n", succeeded);
 }
+
+// Review finding: when the index already equals the target for a path (here: staged back to the
+// older content), an unstaged change to it is carried over as in git, not a conflict.
+TEST_F(SafetyTest, UnstagedChangeOverAnIndexThatEqualsTheTargetIsCarried) {
+  test::write_file(dir / "b", "one");
+  const Commit c1 = commit_all("one");
+  test::write_file(dir / "b", "two");
+  commit_all("two");
+  test::write_file(dir / "b", "one");
+  add(*repo, {.paths = {"b"}});               // index: "one", as in c1; HEAD: "two"
+  test::write_file(dir / "b", "local edit");  // unstaged change on top
+  checkout(*repo, {.rev = c1.id.hex()});
+  EXPECT_EQ(test::read_file(dir / "b"), "local edit");
+  checkout(*repo, {.rev = c1.id.hex(), .force = true});
+  EXPECT_EQ(test::read_file(dir / "b"), "one");
+}
