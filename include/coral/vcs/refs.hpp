@@ -17,6 +17,7 @@ class Repository;
 // no space ~ ^ : ? * [ \, no leading '-' or '.', no trailing '/' or '.', no ".lock" suffix, no
 // "@{", not "@", no empty component. Throws UsageError naming the name and the fault.
 void validate_ref_name(std::string_view name);
+bool is_valid_ref_name(std::string_view name) noexcept;
 
 struct Head {
   std::optional<std::string> branch;     // set when HEAD is symbolic
@@ -26,7 +27,8 @@ struct Head {
 
 Head read_head(const Repository& repo);
 
-// Full ref names ("refs/heads/main"). find_ returns nullopt when absent.
+// Full ref names ("refs/heads/main"). find_ returns nullopt when absent or not a valid name
+// under refs/heads or refs/tags; update_ref and delete_ref throw UsageError for such a name.
 std::optional<core::ObjectId> find_ref(const Repository& repo, const std::string& full_name);
 core::ObjectId get_ref(const Repository& repo, const std::string& full_name);  // NotFoundError
 
