@@ -3,6 +3,8 @@
 #include "support/run_coral.hpp"
 #include "support/temp_dir.hpp"
 
+#include "coral/core/error.hpp"
+
 #include <gtest/gtest.h>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -24,6 +26,20 @@ std::optional<std::string> make_real_tool_fixtures(const std::filesystem::path& 
   if (run.exit_code == 77 || run.exit_code == 127) return "python3 with numpy and torch is needed: " + run.err;
   if (run.exit_code != 0) ADD_FAILURE() << "make_fixtures.py failed: " << run.err;
   return std::nullopt;
+}
+
+void expect_invalid_layout(core::FileFormat format, const std::string& name, const std::string& file,
+                           const std::string& fault) {
+  try {
+    core::parse_layout(format, name, as_bytes(file));
+    ADD_FAILURE() << "accepted; expected a fault containing: " << fault;
+  } catch (const InvalidInputError& e) {
+    const std::string msg = e.what();
+    EXPECT_EQ(msg.rfind(name + ": ", 0), 0u) << msg;
+    EXPECT_NE(msg.find(fault), std::string::npos) << msg;
+    EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
+    EXPECT_NE(msg.back(), '.') << msg;
+  }
 }
 
 std::string reassemble(const core::FileLayout& layout, const std::string& skeleton,

@@ -27,6 +27,11 @@ struct FixtureCheck {
 // bytes the tool reported, and skeleton + the tool's bytes rebuild the file exactly.
 FixtureCheck check_real_tool_fixtures(const std::filesystem::path& dir, std::string_view format);
 
+// Parses `file` as `format` under the name `name` and expects an InvalidInputError whose message
+// is one line, starts with "<name>: ", contains `fault` and has no trailing period.
+void expect_invalid_layout(core::FileFormat format, const std::string& name, const std::string& file,
+                           const std::string& fault);
+
 // Skeleton pieces and tensor bytes concatenated in offset order (the inverse of extract_skeleton).
 std::string reassemble(const core::FileLayout& layout, const std::string& skeleton,
                        const std::function<std::string(const core::TensorExtent&)>& bytes_of);

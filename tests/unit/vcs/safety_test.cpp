@@ -6,6 +6,7 @@
 #include "coral/vcs/refs.hpp"
 #include "coral/vcs/revision.hpp"
 #include "support/checkpoint.hpp"
+#include "support/repo_fixture.hpp"
 #include "support/temp_dir.hpp"
 #include "vcs/index.hpp"
 #include "vcs/paths.hpp"
@@ -26,14 +27,8 @@ namespace stdfs = std::filesystem;
 
 namespace {
 
-class SafetyTest : public ::testing::Test {
+class SafetyTest : public test::RepoTest {
 protected:
-  void SetUp() override {
-    m_old = stdfs::current_path();
-    stdfs::current_path(dir.path());
-    repo = std::make_unique<Repository>(Repository::init(dir.path(), {.start_dir = dir.path(), .jobs = 2}));
-  }
-  void TearDown() override { stdfs::current_path(m_old); }
   Commit commit_all(const std::string& msg) {
     add(*repo, {.paths = {"."}});
     return commit(*repo, {.message = msg}).commit;
@@ -42,12 +37,6 @@ protected:
     const timespec ts[2] = {{ns / 1'000'000'000, ns % 1'000'000'000}, {ns / 1'000'000'000, ns % 1'000'000'000}};
     ASSERT_EQ(::utimensat(AT_FDCWD, p.c_str(), ts, 0), 0);
   }
-
-  TempDir dir;
-  std::unique_ptr<Repository> repo;
-
-private:
-  stdfs::path m_old;
 };
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include "coral/vcs/revision.hpp"
 #include "coral/storage/object_store.hpp"
 #include "support/checkpoint.hpp"
+#include "support/repo_fixture.hpp"
 #include "support/temp_dir.hpp"
 
 #include <filesystem>
@@ -19,26 +20,13 @@ namespace stdfs = std::filesystem;
 
 namespace {
 
-class WorkflowTest : public ::testing::Test {
+class WorkflowTest : public test::RepoTest {
 protected:
-  void SetUp() override {
-    m_old = stdfs::current_path();
-    stdfs::current_path(dir.path());
-    repo = std::make_unique<Repository>(Repository::init(dir.path(), {.start_dir = dir.path(), .jobs = 2}));
-  }
-  void TearDown() override { stdfs::current_path(m_old); }
-
   Commit commit_epoch(int epoch) {
     test::write_checkpoint_dir(dir / "ckpt", epoch);
     add(*repo, {.paths = {"ckpt"}});
     return commit(*repo, {.message = "epoch " + std::to_string(epoch), .metrics = {{"val_loss", 3.0 - epoch}}}).commit;
   }
-
-  TempDir dir;
-  std::unique_ptr<Repository> repo;
-
-private:
-  stdfs::path m_old;
 };
 
 }  // namespace
