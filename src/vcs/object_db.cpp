@@ -68,22 +68,34 @@ bool DataWriter::has(const core::ObjectId& id) const {
   return m_impl->store->has(id);
 }
 
-void DataWriter::put(const core::ObjectId& id, std::span<const std::byte> raw, core::DType dtype) {
+bool DataWriter::claim(const core::ObjectId& id) {
   {
     std::lock_guard lock(m_impl->mutex);
-    if (!m_impl->seen.insert(id).second) return;
+    if (!m_impl->seen.insert(id).second) return false;
   }
-  if (m_impl->store->has(id)) return;
-  const auto enc = delta::encode(raw, dtype, {.zstd_level = m_impl->zstd_level, .threads = m_impl->threads});
+  return !m_impl->store->has(id);
+}
+
+void DataWriter::put_encoded(const core::ObjectId& id, std::uint8_t encoding, std::span<const std::byte> stored,
+                             std::uint64_t raw_size) {
   storage::ObjectInfo info;
   info.id = id;
-  info.encoding = static_cast<std::uint8_t>(enc.encoding);
-  info.raw_size = raw.size();
-  info.stored_size = enc.bytes.size();
-  m_impl->batch->put(info, enc.bytes);
+  info.encoding = encoding;
+  info.raw_size = raw_size;
+  info.stored_size = stored.size();
+  m_impl->batch->put(info, stored);
   m_impl->objects += 1;
-  m_impl->raw += raw.size();
-  m_impl->stored += enc.bytes.size();
+  m_impl->raw += raw_size;
+  m_impl->stored += stored.size();
+}
+
+int DataWriter::zstd_level() const noexcept { return m_impl->zstd_level; }
+int DataWriter::threads() const noexcept { return m_impl->threads; }
+
+void DataWriter::put(const core::ObjectId& id, std::span<const std::byte> raw, core::DType dtype) {
+  if (!claim(id)) return;
+  const auto enc = delta::encode(raw, dtype, {.zstd_level = m_impl->zstd_level, .threads = m_impl->threads});
+  put_encoded(id, static_cast<std::uint8_t>(enc.encoding), enc.bytes, raw.size());
 }
 
 void DataWriter::commit() { m_impl->batch->commit(); }

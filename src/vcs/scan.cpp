@@ -1,6 +1,7 @@
 #include "scan.hpp"
 
 #include "coral/core/error.hpp"
+#include "coral/delta/codec.hpp"
 #include "paths.hpp"
 
 #include <algorithm>
@@ -39,16 +40,65 @@ private:
 
 constexpr std::uint64_t k_budget = 256ull << 20;
 
-// Hashes `bytes` and, with a writer, stores them. What is stored must be exactly what was hashed
-// even if the file changes underneath (timestamps may be too coarse to tell), so the bytes are
-// first copied into a private buffer that both the hash and the encoder read.
-core::ObjectId hash_and_store(std::span<const std::byte> bytes, core::DType dtype, DataWriter* writer) {
-  if (!writer) return core::hash_bytes(bytes);
+constexpr std::size_t k_piece = 4u << 20;
+// Objects up to this size are copied whole into a reused per-thread buffer; bigger ones stream.
+constexpr std::size_t k_copy_limit = 16u << 20;
+
+// Hashes mapped bytes piece by piece; with `release`, drops each piece's pages afterwards.
+core::ObjectId hash_mapped(const core::fs::MappedFile& map, std::span<const std::byte> bytes, bool release) {
+  core::Hasher h;
+  for (std::size_t off = 0; off < bytes.size(); off += k_piece) {
+    const auto piece = bytes.subspan(off, std::min(k_piece, bytes.size() - off));
+    h.update(piece);
+    if (release) map.release(static_cast<std::size_t>(piece.data() - map.bytes().data()), piece.size());
+  }
+  return h.digest();
+}
+
+[[noreturn]] void changed_while_reading(const std::string& path) {
+  throw IoError("file '" + path + "' changed while it was being read", {}, "run the command again");
+}
+
+// Hashes `bytes` (part of `map`) and, with a writer, stores them. What is stored must be exactly
+// what was hashed even if the file changes underneath (timestamps may be too coarse to tell):
+// small objects are hashed and encoded from one private copy; big ones are hashed in place, then
+// (when new) streamed through private pieces into a second hash and the compressor, and stored
+// only when the second hash equals the first.
+core::ObjectId hash_and_store(const core::fs::MappedFile& map, std::span<const std::byte> bytes, core::DType dtype,
+                              DataWriter* writer, const std::string& path) {
+  if (!writer) return hash_mapped(map, bytes, true);
   thread_local std::vector<std::byte> copy;
-  copy.assign(bytes.begin(), bytes.end());
-  const core::ObjectId id = core::hash_bytes(copy);
-  writer->put(id, copy, dtype);
-  if (copy.capacity() > k_budget) copy = {};  // do not keep a huge buffer alive
+  if (bytes.size() <= k_copy_limit) {
+    copy.assign(bytes.begin(), bytes.end());
+    map.release(static_cast<std::size_t>(bytes.data() - map.bytes().data()), bytes.size());
+    const core::ObjectId id = core::hash_bytes(copy);
+    writer->put(id, copy, dtype);
+    return id;
+  }
+  // Pages stay mapped for the second pass, which drops them (at most about 2x the tensor in memory).
+  const core::ObjectId id = hash_mapped(map, bytes, false);
+  if (!writer->claim(id)) {
+    map.release(static_cast<std::size_t>(bytes.data() - map.bytes().data()), bytes.size());
+    return id;
+  }
+  core::Hasher again;
+  delta::StreamCompressor compressor(bytes.size(), {.zstd_level = writer->zstd_level(), .threads = writer->threads()});
+  for (std::size_t off = 0; off < bytes.size(); off += k_piece) {
+    const auto piece = bytes.subspan(off, std::min(k_piece, bytes.size() - off));
+    copy.assign(piece.begin(), piece.end());
+    again.update(copy);
+    compressor.feed(copy);
+    map.release(static_cast<std::size_t>(piece.data() - map.bytes().data()), piece.size());
+  }
+  if (again.digest() != id) changed_while_reading(path);
+  if (const auto zstd = compressor.finish()) {
+    writer->put_encoded(id, static_cast<std::uint8_t>(delta::Encoding::zstd), *zstd, bytes.size());
+    return id;
+  }
+  // Incompressible: store it raw, from a private copy that hashes to the id.
+  std::vector<std::byte> whole(bytes.begin(), bytes.end());
+  if (core::hash_bytes(whole) != id) changed_while_reading(path);
+  writer->put_encoded(id, static_cast<std::uint8_t>(delta::Encoding::raw), whole, bytes.size());
   return id;
 }
 
@@ -82,7 +132,7 @@ FileEntry hash_file(ParsedFile& file, core::ThreadPool& pool, DataWriter* writer
   pool.parallel_for(extents.size() + 1, [&](std::size_t task) {
     if (task == 0) {
       if (file.layout.format == core::FileFormat::raw) {
-        entry.id = hash_and_store(data, core::DType::u8, writer);
+        entry.id = hash_and_store(*file.map, data, core::DType::u8, writer, file.path);
         return;
       }
       const std::string skel = core::extract_skeleton(file.layout, data);
@@ -102,19 +152,18 @@ FileEntry hash_file(ParsedFile& file, core::ThreadPool& pool, DataWriter* writer
     t.length = x.length;
     t.big_endian = x.big_endian;
     try {
-      t.id = hash_and_store(bytes, x.dtype, writer);
+      t.id = hash_and_store(*file.map, bytes, x.dtype, writer, file.path);
     } catch (...) {
       budget.release(held);
       throw;
     }
-    file.map->release(x.offset, x.length);
     budget.release(held);
   });
 
   const auto after = stat_file(file.abs);
   if (!after || after->size != file.stat.size || after->mtime_ns != file.stat.mtime_ns ||
       after->ctime_ns != file.stat.ctime_ns || after->ino != file.stat.ino)
-    throw IoError("file '" + file.path + "' changed while it was being read", {}, "run the command again");
+    changed_while_reading(file.path);
   return entry;
 }
 

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -35,6 +36,24 @@ struct EncodeOptions {
 
 // Picks the smallest of the known encodings; never bigger than raw.
 Encoded encode(std::span<const std::byte> raw, core::DType dtype, const EncodeOptions& options = {});
+
+// Compresses an object fed piece by piece (zstd, with options.threads workers), so the input
+// never has to be in memory as a whole. finish() returns the zstd frame, or nullopt when it
+// would not be smaller than the raw bytes (store them raw then). The output buffer's pages are
+// only touched as far as the compressed data goes.
+class StreamCompressor {
+public:
+  StreamCompressor(std::uint64_t raw_size, const EncodeOptions& options);
+  ~StreamCompressor();
+  StreamCompressor(const StreamCompressor&) = delete;
+  StreamCompressor& operator=(const StreamCompressor&) = delete;
+  void feed(std::span<const std::byte> raw);
+  std::optional<std::span<const std::byte>> finish();  // valid until the compressor is destroyed
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> m_impl;
+};
 
 // Decodes in pieces of at most a few MiB handed to `sink` in order, so memory does not grow with
 // the object. Same errors as decode(); the sink may have seen a prefix when it throws.

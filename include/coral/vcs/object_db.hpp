@@ -36,6 +36,14 @@ public:
   // Hashes nothing: `id` must be the hash of `raw`. Encodes and stores when new.
   void put(const core::ObjectId& id, std::span<const std::byte> raw, core::DType dtype);
   bool has(const core::ObjectId& id) const;
+  // For callers that encode themselves: true (once) when `id` is neither stored nor claimed yet;
+  // the caller must then put_encoded() it or abandon the whole batch.
+  bool claim(const core::ObjectId& id);
+  // Stores bytes already encoded with `encoding` (a delta::Encoding value) for a claimed id.
+  void put_encoded(const core::ObjectId& id, std::uint8_t encoding, std::span<const std::byte> stored,
+                   std::uint64_t raw_size);
+  int zstd_level() const noexcept;
+  int threads() const noexcept;
   void commit();
   StoreStats stats() const;
 
