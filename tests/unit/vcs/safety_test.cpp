@@ -173,6 +173,7 @@ TEST_F(SafetyTest, TreesMustBeSortedAndUnique) {
 TEST_F(SafetyTest, FileChangingDuringAddNeverStoresAMismatchedObject) {
   std::vector<test::FakeTensor> tensors;
   for (int i = 0; i < 8; ++i) tensors.push_back(test::f32_tensor("t" + std::to_string(i), {1u << 20}, i));
+  tensors.push_back(test::f32_tensor("big", {5u << 20}, 9));  // 20 MiB: the streaming path
   const std::string image = test::safetensors_bytes(tensors);
   test::write_file(dir / "m.safetensors", image);
   const auto st0 = *stat_file(dir / "m.safetensors");
@@ -181,7 +182,7 @@ TEST_F(SafetyTest, FileChangingDuringAddNeverStoresAMismatchedObject) {
     std::mt19937_64 rng(1);
     const int fd = ::open((dir / "m.safetensors").c_str(), O_WRONLY);
     while (!stop) {
-      const off_t off = static_cast<off_t>(image.size() - 4 * (1u << 20) * 8 + rng() % (4u << 20) * 8);
+      const off_t off = static_cast<off_t>(image.size() - (52u << 20) + rng() % (52u << 20) / 8 * 8);
       const std::uint64_t junk = rng();
       (void)!::pwrite(fd, &junk, sizeof junk, off);
       const timespec ts[2] = {{st0.mtime_ns / 1'000'000'000, st0.mtime_ns % 1'000'000'000},
