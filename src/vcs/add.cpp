@@ -26,10 +26,7 @@ Candidates collect(Repository& repo, const Index& index, const AddOptions& o) {
     if (scopes.empty()) scopes.push_back("");
     for (const auto& e : index.entries()) {
       const auto& path = e.file.path;
-      const bool in_scope = std::any_of(scopes.begin(), scopes.end(), [&](const std::string& s) {
-        return s.empty() || path == s || path.rfind(s + "/", 0) == 0;
-      });
-      if (!in_scope) continue;
+      if (std::none_of(scopes.begin(), scopes.end(), [&](const std::string& s) { return in_scope(path, s); })) continue;
       (stat_worktree_file(repo.worktree(), path) ? c.files : c.missing).insert(path);
     }
     return c;
@@ -41,14 +38,14 @@ Candidates collect(Repository& repo, const Index& index, const AddOptions& o) {
       for (auto& f : list_worktree_files(repo.worktree(), rel, ignore)) c.files.insert(std::move(f));
       // Tracked files under a directory pathspec that are gone: stage their deletion (git 2.x).
       for (const auto& e : index.entries())
-        if ((rel.empty() || e.file.path.rfind(rel + "/", 0) == 0) && !c.files.count(e.file.path) &&
+        if (in_scope(e.file.path, rel) && !c.files.count(e.file.path) &&
             !stat_worktree_file(repo.worktree(), e.file.path))
           c.missing.insert(e.file.path);
     } catch (const NotFoundError&) {
       // A deleted tracked file (or directory of them) stages its removal, as in git 2.x.
       bool any = false;
       for (const auto& e : index.entries())
-        if (rel.empty() || e.file.path == rel || e.file.path.rfind(rel + "/", 0) == 0) {
+        if (in_scope(e.file.path, rel)) {
           if (!stat_worktree_file(repo.worktree(), e.file.path)) c.missing.insert(e.file.path), any = true;
         }
       if (!any) throw NotFoundError("pathspec '" + p + "' did not match any file");

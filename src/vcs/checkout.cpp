@@ -93,7 +93,7 @@ CheckoutResult restore_paths(Repository& repo, Index& index, const CheckoutOptio
     const std::string rel = to_repo_path(repo.worktree(), p);
     bool any = false;
     for (const auto& f : source.files)
-      if (rel.empty() || f.path == rel || f.path.rfind(rel + "/", 0) == 0) selected.push_back(&f), any = true;
+      if (in_scope(f.path, rel)) selected.push_back(&f), any = true;
     if (!any) throw NotFoundError("path '" + p + "' did not match any file known to coral" +
                                   (o.rev.empty() ? std::string() : " in '" + o.rev + "'"));
   }

@@ -3,6 +3,7 @@
 #include "coral/vcs/refs.hpp"
 #include "stage.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <unistd.h>
@@ -17,18 +18,20 @@ std::int32_t local_tz_offset_minutes(std::int64_t t) {
   return static_cast<std::int32_t>(tm.tm_gmtoff / 60);
 }
 
-std::uint64_t count_changes(const Tree& a, const Tree& b) {
-  std::uint64_t n = 0;
-  for (const auto& f : b.files) {
-    const FileEntry* o = a.find(f.path);
-    if (!o || !o->same_content(f)) ++n;
-  }
-  for (const auto& f : a.files)
-    if (!b.find(f.path)) ++n;
-  return n;
-}
-
 }  // namespace
+
+std::vector<std::pair<std::string, Change>> tree_changes(const Tree& from, const Tree& to) {
+  std::vector<std::pair<std::string, Change>> out;
+  for (const auto& f : to.files) {
+    const FileEntry* o = from.find(f.path);
+    if (!o) out.emplace_back(f.path, Change::added);
+    else if (!o->same_content(f)) out.emplace_back(f.path, Change::modified);
+  }
+  for (const auto& f : from.files)
+    if (!to.find(f.path)) out.emplace_back(f.path, Change::deleted);
+  std::sort(out.begin(), out.end());
+  return out;
+}
 
 Tree head_tree(Repository& repo, const Head& head) {
   if (!head.commit) return {};
@@ -81,7 +84,7 @@ CommitResult commit(Repository& repo, const CommitOptions& options, const core::
   }
   const Tree tree = index.to_tree();
   const Tree parent_tree = head_tree(repo, Head{std::nullopt, parent});
-  const std::uint64_t changes = count_changes(parent_tree, tree);
+  const std::uint64_t changes = tree_changes(parent_tree, tree).size();
   if (changes == 0 && parent && !options.allow_empty)
     throw Error("nothing to commit, the index matches " + (branch ? "branch '" + *branch + "'" : std::string("HEAD")), {},
                 "stage changes with 'coral add', or pass --allow-empty");

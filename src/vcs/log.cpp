@@ -1,6 +1,8 @@
 #include "coral/core/error.hpp"
 #include "coral/vcs/operations.hpp"
 #include "coral/vcs/revision.hpp"
+#include "stage.hpp"
+
 #include <algorithm>
 
 #include <queue>
@@ -42,14 +44,7 @@ ShowResult show(Repository& repo, const std::string& spec) {
     return r;
   }
   const Tree parent = c.parents.empty() ? Tree{} : repo.objects().read_tree(repo.objects().read_commit(c.parents[0]).tree);
-  for (const auto& f : tree.files) {
-    const FileEntry* p = parent.find(f.path);
-    if (!p) r.changes.emplace_back(f.path, Change::added);
-    else if (!p->same_content(f)) r.changes.emplace_back(f.path, Change::modified);
-  }
-  for (const auto& f : parent.files)
-    if (!tree.find(f.path)) r.changes.emplace_back(f.path, Change::deleted);
-  std::sort(r.changes.begin(), r.changes.end());
+  r.changes = tree_changes(parent, tree);
   r.commit = c;
   return r;
 }

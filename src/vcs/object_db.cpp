@@ -17,21 +17,35 @@ std::span<const std::byte> as_bytes(std::string_view s) {
   return {reinterpret_cast<const std::byte*>(s.data()), s.size()};
 }
 
-// Decodes a stored record and checks that the result hashes to its id (DESIGN.md §3).
-std::vector<std::byte> decode_verified(const storage::ObjectRecord& rec, const core::ObjectId& id) {
-  if (!delta::is_known_encoding(rec.info.encoding))
-    throw CorruptError("object " + id.hex() + " has unknown encoding " + std::to_string(rec.info.encoding),
-                       {}, "this repository may have been written by a newer coral");
-  std::vector<std::byte> raw;
+constexpr const char* k_fsck_hint = "run 'coral fsck' to check the repository";
+
+delta::Encoding known_encoding(const storage::ObjectInfo& info) {
+  if (!delta::is_known_encoding(info.encoding))
+    throw CorruptError("object " + info.id.hex() + " has unknown encoding " + std::to_string(info.encoding), {},
+                       "this repository may have been written by a newer coral");
+  return static_cast<delta::Encoding>(info.encoding);
+}
+
+// Runs a decode, naming the object in any corruption it reports, then checks the decoded bytes'
+// hash against the id (DESIGN.md §3).
+template <typename Decode>
+void verified(const core::ObjectId& id, core::Hasher& hasher, Decode&& decode) {
   try {
-    raw = delta::decode(static_cast<delta::Encoding>(rec.info.encoding), rec.data, rec.info.raw_size);
+    decode();
   } catch (const CorruptError& e) {
-    throw CorruptError("object " + id.hex() + " is corrupt: " + e.what(), e.detail(),
-                       "run 'coral fsck' to check the repository");
+    throw CorruptError("object " + id.hex() + " is corrupt: " + e.what(), e.detail(), k_fsck_hint);
   }
-  if (core::hash_bytes(raw) != id)
-    throw CorruptError("object " + id.hex() + " is corrupt: its content does not match its id", {},
-                       "run 'coral fsck' to check the repository");
+  if (hasher.digest() != id)
+    throw CorruptError("object " + id.hex() + " is corrupt: its content does not match its id", {}, k_fsck_hint);
+}
+
+std::vector<std::byte> decode_verified(const storage::ObjectRecord& rec, const core::ObjectId& id) {
+  std::vector<std::byte> raw;
+  core::Hasher hasher;
+  verified(id, hasher, [&] {
+    raw = delta::decode(known_encoding(rec.info), rec.data, rec.info.raw_size);
+    hasher.update(raw);
+  });
   return raw;
 }
 
@@ -130,7 +144,7 @@ storage::ObjectRecord get_present(const storage::ObjectStore& store, const core:
   try {
     return store.get(id);
   } catch (const NotFoundError&) {
-    throw CorruptError("object " + id.hex() + " is missing", {}, "run 'coral fsck' to check the repository");
+    throw CorruptError("object " + id.hex() + " is missing", {}, k_fsck_hint);
   }
 }
 
@@ -143,26 +157,16 @@ std::vector<std::byte> ObjectDb::read_data(const core::ObjectId& id) const {
 void ObjectDb::stream_data(const core::ObjectId& id, const std::function<void(std::span<const std::byte>)>& sink) const {
   constexpr std::size_t k_read_piece = 4u << 20;
   const auto info = m_impl->packs.find_info(id);
-  if (!info) throw CorruptError("object " + id.hex() + " is missing", {}, "run 'coral fsck' to check the repository");
-  if (!delta::is_known_encoding(info->encoding))
-    throw CorruptError("object " + id.hex() + " has unknown encoding " + std::to_string(info->encoding), {},
-                       "this repository may have been written by a newer coral");
+  if (!info) throw CorruptError("object " + id.hex() + " is missing", {}, k_fsck_hint);
   core::Hasher hasher;
-  try {
-    delta::StreamDecoder decoder(static_cast<delta::Encoding>(info->encoding), info->raw_size,
-                                 [&](std::span<const std::byte> piece) {
-                                   hasher.update(piece);
-                                   sink(piece);
-                                 });
+  verified(id, hasher, [&] {
+    delta::StreamDecoder decoder(known_encoding(*info), info->raw_size, [&](std::span<const std::byte> piece) {
+      hasher.update(piece);
+      sink(piece);
+    });
     m_impl->packs.read_stream(id, k_read_piece, [&](std::span<const std::byte> stored) { decoder.feed(stored); });
     decoder.finish();
-  } catch (const CorruptError& e) {
-    throw CorruptError("object " + id.hex() + " is corrupt: " + e.what(), e.detail(),
-                       "run 'coral fsck' to check the repository");
-  }
-  if (hasher.digest() != id)
-    throw CorruptError("object " + id.hex() + " is corrupt: its content does not match its id", {},
-                       "run 'coral fsck' to check the repository");
+  });
 }
 
 std::unique_ptr<DataWriter> ObjectDb::begin_data() {

@@ -47,6 +47,11 @@ std::optional<std::string> unsafe_path_reason(std::string_view path) {
   return std::nullopt;
 }
 
+bool in_scope(std::string_view path, std::string_view scope) noexcept {
+  return scope.empty() || path == scope ||
+         (path.size() > scope.size() && path.substr(0, scope.size()) == scope && path[scope.size()] == '/');
+}
+
 void check_stored_path(std::string_view path) {
   if (auto why = unsafe_path_reason(path))
     throw CorruptError("unsafe path '" + std::string(path) + "' in repository: " + *why, {},

@@ -14,6 +14,9 @@ namespace coral::vcs {
 // nullopt when `path` is a safe repository path, else the reason.
 std::optional<std::string> unsafe_path_reason(std::string_view path);
 
+// Whether repository path `path` is `scope` or lies under it ("" is the whole tree).
+bool in_scope(std::string_view path, std::string_view scope) noexcept;
+
 // Throws CorruptError naming the path: for paths read from a tree or the index.
 void check_stored_path(std::string_view path);
 

@@ -50,14 +50,6 @@ void check_expected(const std::string& full_name, const std::optional<core::Obje
 
 }  // namespace
 
-bool is_valid_ref_name(std::string_view name) noexcept {
-  try {
-    validate_ref_name(name);
-    return true;
-  } catch (const UsageError&) {
-    return false;
-  }
-}
 
 namespace {
 
@@ -74,33 +66,42 @@ void check_full_name(const std::string& full_name) {
 
 }  // namespace
 
-void validate_ref_name(std::string_view name) {
-  auto bad = [&](const std::string& why) {
-    throw UsageError("'" + std::string(name) + "' is not a valid name: " + why);
-  };
-  if (name.empty()) bad("it is empty");
-  if (name == "@") bad("'@' is reserved");
-  if (name == "HEAD") bad("'HEAD' is reserved");
-  if (name.front() == '-') bad("it starts with '-'");
-  if (name.front() == '/' || name.back() == '/') bad("it starts or ends with '/'");
-  if (name.back() == '.') bad("it ends with '.'");
-  if (name.find("..") != std::string_view::npos) bad("it contains '..'");
-  if (name.find("//") != std::string_view::npos) bad("it contains an empty component");
-  if (name.find("@{") != std::string_view::npos) bad("it contains '@{'");
+namespace {
+
+// Why `name` is not a valid branch or tag name, or nullopt when it is.
+std::optional<std::string> ref_name_fault(std::string_view name) {
+  if (name.empty()) return "it is empty";
+  if (name == "@") return "'@' is reserved";
+  if (name == "HEAD") return "'HEAD' is reserved";
+  if (name.front() == '-') return "it starts with '-'";
+  if (name.front() == '/' || name.back() == '/') return "it starts or ends with '/'";
+  if (name.back() == '.') return "it ends with '.'";
+  if (name.find("..") != std::string_view::npos) return "it contains '..'";
+  if (name.find("//") != std::string_view::npos) return "it contains an empty component";
+  if (name.find("@{") != std::string_view::npos) return "it contains '@{'";
   for (unsigned char c : name) {
-    if (c < 0x20 || c == 0x7f) bad("it contains a control character");
+    if (c < 0x20 || c == 0x7f) return "it contains a control character";
     if (std::string_view(" ~^:?*[\\").find(static_cast<char>(c)) != std::string_view::npos)
-      bad(std::string("it contains '") + static_cast<char>(c) + "'");
+      return std::string("it contains '") + static_cast<char>(c) + "'";
   }
   std::size_t start = 0;
   while (start <= name.size()) {
     const auto end = std::min(name.find('/', start), name.size());
     const auto comp = name.substr(start, end - start);
-    if (!comp.empty() && comp.front() == '.') bad("a component starts with '.'");
-    if (comp.size() >= 5 && comp.substr(comp.size() - 5) == ".lock") bad("a component ends with '.lock'");
+    if (!comp.empty() && comp.front() == '.') return "a component starts with '.'";
+    if (comp.size() >= 5 && comp.substr(comp.size() - 5) == ".lock") return "a component ends with '.lock'";
     start = end + 1;
   }
+  return std::nullopt;
 }
+
+}  // namespace
+
+void validate_ref_name(std::string_view name) {
+  if (auto why = ref_name_fault(name)) throw UsageError("'" + std::string(name) + "' is not a valid name: " + *why);
+}
+
+bool is_valid_ref_name(std::string_view name) noexcept { return !ref_name_fault(name); }
 
 Head read_head(const Repository& repo) {
   const std::string content = trim(fs::read_file(repo.layout().head()));

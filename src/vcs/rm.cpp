@@ -22,9 +22,8 @@ RmResult rm(Repository& repo, const RmOptions& o) {
     const std::string rel = to_repo_path(repo.worktree(), p);
     bool any = false;
     for (const auto& e : index.entries()) {
+      if (!in_scope(e.file.path, rel)) continue;
       const bool exact = e.file.path == rel;
-      const bool inside = rel.empty() || e.file.path.rfind(rel + "/", 0) == 0;
-      if (!exact && !inside) continue;
       if (!exact && !o.recursive) throw UsageError("not removing '" + p + "' recursively without -r");
       selected.push_back(e.file.path);
       any = true;

@@ -9,6 +9,10 @@ namespace coral::vcs {
 
 AddResult add_locked(Repository& repo, Index& index, const AddOptions& options, const core::ProgressFn& progress);
 
+// Paths that differ between two trees (added, modified or deleted going from `from` to `to`),
+// sorted by path.
+std::vector<std::pair<std::string, Change>> tree_changes(const Tree& from, const Tree& to);
+
 // The tree of a commit, or an empty tree for an unborn HEAD.
 Tree head_tree(Repository& repo, const Head& head);
 
