@@ -22,10 +22,12 @@ namespace stdfs = std::filesystem;
 // The key table: docs/cli.md "Configuration" repeats it; keep the two in step.
 constexpr std::array k_keys{
   ConfigKey{"core.compression_level", ConfigType::integer, "1", "CORAL_COMPRESSION_LEVEL",
-            "zstd level for stored objects (1..19)"},
+            "zstd level where zstd is used (metadata, zstd-coded chunks and planes)"},
   ConfigKey{"core.jobs", ConfigType::integer, "0", "CORAL_JOBS", "worker threads; 0 = all cores"},
   ConfigKey{"core.lock_wait", ConfigType::number, "10", "CORAL_LOCK_WAIT",
             "seconds to wait for a repository lock before giving up"},
+  ConfigKey{"delta.max_chain", ConfigType::integer, "8", "CORAL_DELTA_MAX_CHAIN",
+            "longest chain of deltas a read decodes (0 = store every object self-contained)"},
   ConfigKey{"pack.max_bytes", ConfigType::integer, "2147483648", "CORAL_PACK_MAX_BYTES",
             "largest pack file written, in bytes (>= 1 MiB)"},
   ConfigKey{"user.email", ConfigType::string, "", "CORAL_USER_EMAIL", "author email recorded in commits and tags"},
@@ -42,6 +44,7 @@ constexpr std::array k_bounds{
   Bounds{"core.compression_level", 1, 19},
   Bounds{"core.jobs", 0, 4096},
   Bounds{"core.lock_wait", 0, 1e9},
+  Bounds{"delta.max_chain", 0, 50},
   Bounds{"pack.max_bytes", 1024.0 * 1024.0, 9.2e18},
 };
 

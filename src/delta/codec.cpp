@@ -41,11 +41,12 @@ const char* encoding_name(Encoding e) noexcept {
   switch (e) {
     case Encoding::raw: return "raw";
     case Encoding::zstd: return "zstd";
+    case Encoding::chunks: return "chunks";
   }
   return "unknown";
 }
 
-bool is_known_encoding(std::uint8_t value) noexcept { return value <= 1; }
+bool is_known_encoding(std::uint8_t value) noexcept { return value <= 2; }
 
 Encoded encode(std::span<const std::byte> raw, core::DType /*dtype*/, const EncodeOptions& options) {
   Encoded result;
@@ -79,6 +80,7 @@ std::vector<std::byte> decode(Encoding encoding, std::span<const std::byte> stor
         throw CorruptError("zstd object does not decode", ZSTD_isError(n) ? ZSTD_getErrorName(n) : "short output");
       return out;
     }
+    case Encoding::chunks: break;  // random access with a base: see chunks.hpp and vcs's ChunkSource
   }
   throw CorruptError("unknown object encoding " + std::to_string(static_cast<int>(encoding)));
 }
@@ -141,68 +143,6 @@ void decode_stream(Encoding encoding, std::span<const std::byte> stored, std::ui
   StreamDecoder decoder(encoding, raw_size, sink);
   decoder.feed(stored);
   decoder.finish();
-}
-
-struct StreamCompressor::Impl {
-  std::uint64_t raw_size;
-  std::uint64_t fed = 0;
-  std::unique_ptr<std::byte[]> out;  // default-initialised: untouched pages cost no memory
-  std::size_t capacity = 0;
-  std::size_t used = 0;
-  bool too_big = false;
-  std::unique_ptr<ZSTD_CCtx, decltype(&ZSTD_freeCCtx)> cctx{nullptr, ZSTD_freeCCtx};
-
-  void run(ZSTD_inBuffer& in, ZSTD_EndDirective mode) {
-    for (;;) {
-      ZSTD_outBuffer ob{out.get() + used, capacity - used, 0};
-      const std::size_t rc = ZSTD_compressStream2(cctx.get(), &ob, &in, mode);
-      if (ZSTD_isError(rc)) throw IoError("zstd compression failed", ZSTD_getErrorName(rc));
-      used += ob.pos;
-      const bool done = mode == ZSTD_e_end ? rc == 0 : in.pos == in.size;
-      if (done) return;
-      if (used == capacity) {  // the frame would not be smaller than raw
-        too_big = true;
-        return;
-      }
-    }
-  }
-};
-
-StreamCompressor::StreamCompressor(std::uint64_t raw_size, const EncodeOptions& o)
-  : m_impl(std::make_unique<Impl>(Impl{raw_size})) {
-  Impl& c = *m_impl;
-  if (raw_size < k_min_zstd_input) {
-    c.too_big = true;
-    return;
-  }
-  c.capacity = static_cast<std::size_t>(raw_size - 1);
-  c.out.reset(new std::byte[c.capacity]);
-  c.cctx.reset(ZSTD_createCCtx());
-  if (!c.cctx) throw IoError("zstd: out of memory");
-  ZSTD_CCtx_setParameter(c.cctx.get(), ZSTD_c_compressionLevel, o.zstd_level);
-  ZSTD_CCtx_setParameter(c.cctx.get(), ZSTD_c_contentSizeFlag, 1);
-  if (o.threads > 1 && raw_size >= k_multithread_input) ZSTD_CCtx_setParameter(c.cctx.get(), ZSTD_c_nbWorkers, o.threads);
-  ZSTD_CCtx_setPledgedSrcSize(c.cctx.get(), raw_size);
-}
-
-StreamCompressor::~StreamCompressor() = default;
-
-void StreamCompressor::feed(std::span<const std::byte> raw) {
-  Impl& c = *m_impl;
-  c.fed += raw.size();
-  if (c.too_big) return;
-  ZSTD_inBuffer in{raw.data(), raw.size(), 0};
-  c.run(in, ZSTD_e_continue);
-}
-
-std::optional<std::span<const std::byte>> StreamCompressor::finish() {
-  Impl& c = *m_impl;
-  if (c.fed != c.raw_size) throw IoError("compressor fed " + std::to_string(c.fed) + " bytes of " + std::to_string(c.raw_size));
-  if (c.too_big) return std::nullopt;
-  ZSTD_inBuffer in{nullptr, 0, 0};
-  c.run(in, ZSTD_e_end);
-  if (c.too_big) return std::nullopt;
-  return std::span<const std::byte>(c.out.get(), c.used);
 }
 
 }  // namespace coral::delta

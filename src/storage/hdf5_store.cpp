@@ -12,6 +12,16 @@ struct Hdf5Store::Impl : PackStore {
 Hdf5Store::Hdf5Store(Layout layout, Hdf5StoreOptions options)
   : m_impl(std::make_unique<Impl>(std::move(layout), std::move(options))) {}
 
+PackObject::PackObject(std::shared_ptr<const PackReader> reader, const IndexRow& row)
+  : m_reader(std::move(reader)), m_row(std::make_unique<IndexRow>(row)), m_info(row.info()) {}
+PackObject::~PackObject() = default;
+PackObject::PackObject(PackObject&&) noexcept = default;
+PackObject& PackObject::operator=(PackObject&&) noexcept = default;
+
+void PackObject::read(std::uint64_t offset, std::span<std::byte> out) const { m_reader->read_part(*m_row, offset, out); }
+
+std::optional<PackObject> Hdf5Store::open_object(const core::ObjectId& id) const { return m_impl->open_object(id); }
+
 Hdf5Store::~Hdf5Store() = default;
 
 bool Hdf5Store::has(const core::ObjectId& id) const { return m_impl->has(id); }

@@ -135,6 +135,15 @@ std::vector<std::byte> PackReader::read(const IndexRow& row) const {
   return out;
 }
 
+void PackReader::read_part(const IndexRow& row, std::uint64_t offset, std::span<std::byte> out) const {
+  check_in_range(row, m_data_size, m_name, m_path);
+  if (offset > row.length || out.size() > row.length - offset)
+    throw CorruptError("object " + row.id.hex() + " in pack '" + m_name + "' is shorter than its encoding says",
+                       "reading " + std::to_string(out.size()) + " bytes at " + std::to_string(offset) + " of " +
+                           std::to_string(row.length));
+  read_range(row, row.offset + offset, out);
+}
+
 void PackReader::read_pieces(const IndexRow& row, std::size_t piece,
                              const std::function<void(std::span<const std::byte>)>& sink) const {
   check_in_range(row, m_data_size, m_name, m_path);

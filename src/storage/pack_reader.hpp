@@ -35,6 +35,9 @@ public:
   // without holding the HDF5 lock (memory does not grow with the object).
   void read_pieces(const IndexRow& row, std::size_t piece,
                    const std::function<void(std::span<const std::byte>)>& sink) const;
+  // Reads out.size() stored bytes of a row starting `offset` bytes into the object. Throws
+  // CorruptError when the range lies outside the object or the object outside /data.
+  void read_part(const IndexRow& row, std::uint64_t offset, std::span<std::byte> out) const;
 
 private:
   void read_range(const IndexRow& row, std::uint64_t offset, std::span<std::byte> out) const;

@@ -93,6 +93,12 @@ std::optional<ObjectInfo> PackStore::stream(const core::ObjectId& id, std::size_
   return located->row->info();
 }
 
+std::optional<PackObject> PackStore::open_object(const core::ObjectId& id) const {
+  auto located = locate(id);
+  if (!located) return std::nullopt;
+  return PackObject(std::move(located->reader), *located->row);
+}
+
 std::vector<ObjectInfo> PackStore::list() const {
   std::lock_guard lock(m_mutex);
   for (int attempt = 0;; ++attempt) {

@@ -31,6 +31,7 @@ public:
   std::optional<ObjectInfo> stream(const core::ObjectId& id, std::size_t piece,
                                    const std::function<void(std::span<const std::byte>)>& sink) const;
   std::vector<ObjectInfo> list() const;
+  std::optional<PackObject> open_object(const core::ObjectId& id) const;
   std::vector<std::string> list_packs() const;
   std::optional<std::string> find_pack_of(const core::ObjectId& id) const;
   void remove(std::span<const core::ObjectId> ids);

@@ -28,6 +28,22 @@ public:
     m_ids.insert(info.id);
   }
 
+  void put_stream(const core::ObjectId& id, std::uint64_t raw_size, const Producer& produce) override {
+    std::lock_guard lock(m_mutex);
+    check_usable();
+    if (m_ids.count(id) || m_store.has(id)) return;
+    try {
+      m_writer.begin_object(raw_size + raw_size / 64 + 64);
+      const ObjectInfo info = produce([&](std::span<const std::byte> piece) { m_writer.append_piece(piece); });
+      CORAL_ASSERT(info.id == id);
+      m_writer.end_object(info);
+    } catch (...) {
+      m_failed = true;
+      throw;
+    }
+    m_ids.insert(id);
+  }
+
   void commit() override {
     std::lock_guard lock(m_mutex);
     check_usable();

@@ -49,8 +49,25 @@ PackWriter::~PackWriter() {
   }
 }
 
+void PackWriter::begin_object() {
+  CORAL_ASSERT(!m_finished && !m_in_object);
+  m_object_start = data_size();
+  m_in_object = true;
+}
+
+void PackWriter::append_piece(std::span<const std::byte> data) {
+  CORAL_ASSERT(m_in_object);
+  write_bytes(data);
+}
+
+void PackWriter::end_object(const ObjectInfo& info) {
+  CORAL_ASSERT(m_in_object);
+  m_in_object = false;
+  m_rows.push_back({info.id, m_object_start, data_size() - m_object_start, info.raw_size, info.encoding, info.base});
+}
+
 void PackWriter::append(const ObjectInfo& info, std::span<const std::byte> data) {
-  CORAL_ASSERT(!m_finished);
+  CORAL_ASSERT(!m_finished && !m_in_object);
   IndexRow row{info.id, data_size(), data.size(), info.raw_size, info.encoding, info.base};
   write_bytes(data);
   m_rows.push_back(row);
@@ -163,9 +180,9 @@ PackSetWriter::PackSetWriter(std::filesystem::path packs_dir, std::uint64_t max_
 
 PackSetWriter::~PackSetWriter() = default;
 
-void PackSetWriter::append(const ObjectInfo& info, std::span<const std::byte> data) {
+PackWriter& PackSetWriter::writer_for(std::uint64_t size) {
   PackWriter* current = m_packs.empty() ? nullptr : m_packs.back().get();
-  if (current && current->object_count() > 0 && current->data_size() + data.size() > m_max_bytes) {
+  if (current && current->object_count() > 0 && current->data_size() + size > m_max_bytes) {
     current->finish();
     current = nullptr;
   }
@@ -174,7 +191,20 @@ void PackSetWriter::append(const ObjectInfo& info, std::span<const std::byte> da
     m_packs.push_back(std::make_unique<PackWriter>(m_dir));
     current = m_packs.back().get();
   }
-  current->append(info, data);
+  return *current;
+}
+
+void PackSetWriter::append(const ObjectInfo& info, std::span<const std::byte> data) {
+  writer_for(data.size()).append(info, data);
+  ++m_objects;
+}
+
+void PackSetWriter::begin_object(std::uint64_t size_bound) { writer_for(size_bound).begin_object(); }
+
+void PackSetWriter::append_piece(std::span<const std::byte> data) { m_packs.back()->append_piece(data); }
+
+void PackSetWriter::end_object(const ObjectInfo& info) {
+  m_packs.back()->end_object(info);
   ++m_objects;
 }
 

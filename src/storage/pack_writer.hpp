@@ -25,6 +25,11 @@ public:
 
   // Appends one object's encoded bytes. The caller guarantees ids are unique in this pack.
   void append(const ObjectInfo& info, std::span<const std::byte> data);
+  // An object written in pieces: begin_object(), append_piece()..., end_object(info) records it
+  // with the length of the pieces.
+  void begin_object();
+  void append_piece(std::span<const std::byte> data);
+  void end_object(const ObjectInfo& info);
   std::uint64_t data_size() const noexcept { return m_written + m_pending.size(); }
   std::size_t object_count() const noexcept { return m_rows.size(); }
   bool finished() const noexcept { return m_finished; }
@@ -51,6 +56,8 @@ private:
   std::vector<std::byte> m_pending;
   std::uint64_t m_written = 0;  // bytes already in /data
   std::vector<IndexRow> m_rows;
+  std::uint64_t m_object_start = 0;
+  bool m_in_object = false;
   std::string m_name;
   bool m_finished = false;
   bool m_keep_temp = false;
@@ -69,12 +76,18 @@ public:
   ~PackSetWriter();  // removes the temp files of unpublished packs
 
   void append(const ObjectInfo& info, std::span<const std::byte> data);
+  // An object written in pieces; `size_bound` (at least its final size) picks the pack.
+  void begin_object(std::uint64_t size_bound);
+  void append_piece(std::span<const std::byte> data);
+  void end_object(const ObjectInfo& info);
   std::size_t object_count() const noexcept { return m_objects; }
   // Finishes the open pack and publishes every pack. A pack whose final name already exists is
   // identical (the name is the hash of its index) and is not written again.
   std::vector<PublishedPack> publish();
 
 private:
+  PackWriter& writer_for(std::uint64_t size);
+
   std::filesystem::path m_dir;
   std::uint64_t m_max_bytes;
   std::size_t m_objects = 0;

@@ -2,6 +2,7 @@
 #include "coral/core/log.hpp"
 #include "coral/core/thread_pool.hpp"
 #include "coral/vcs/operations.hpp"
+#include "base_selection.hpp"
 #include "paths.hpp"
 #include "scan.hpp"
 #include "stage.hpp"
@@ -79,10 +80,12 @@ AddResult add_locked(Repository& repo, Index& index, const AddOptions& options, 
   // Pass 2: hash and store, one pack for the whole call.
   core::ThreadPool pool(static_cast<std::size_t>(repo.jobs()));
   auto writer = repo.objects().begin_data();
+  BaseSelector bases(repo.objects(), repo.max_chain(), repo.layout().similarity_dir());
   std::vector<IndexEntry> staged;
   std::uint64_t done = 0;
   for (auto& f : todo) {
-    FileEntry entry = hash_file(f, pool, writer.get());
+    const IndexEntry* before = index.find(f.path);
+    FileEntry entry = hash_file(f, pool, {.writer = writer.get(), .bases = &bases, .previous = before ? &before->file : nullptr});
     result.tensors += entry.tensors.size();
     result.bytes_scanned += f.stat.size;
     done += f.stat.size;
@@ -92,6 +95,7 @@ AddResult add_locked(Repository& repo, Index& index, const AddOptions& options, 
   }
   writer->commit();  // objects (and the lookup table) are durable before the index names them
   result.stored = writer->stats();
+  bases.publish();  // a cache: entries only for objects that are durable
 
   for (const auto& path : cand.missing) {  // first: a removed file "a" may make room for "a/b"
     if (index.remove(path)) result.removed.push_back(path);

@@ -28,7 +28,7 @@ bool worktree_matches(Repository& repo, const Index& index, const IndexEntry& e,
   if (st->size != e.file.size || st->mode != e.file.mode) return false;
   try {
     ParsedFile pf = parse_worktree_file(repo.worktree(), e.file.path);
-    return hash_file(pf, pool, nullptr).same_content(e.file);
+    return hash_file(pf, pool).same_content(e.file);
   } catch (const InvalidInputError&) {
     return false;
   }

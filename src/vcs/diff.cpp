@@ -46,7 +46,7 @@ Side worktree_side(Repository& repo, const Index& index) {
       continue;
     }
     ParsedFile pf = parse_worktree_file(repo.worktree(), e.file.path);
-    side.tree.files.push_back(hash_file(pf, pool, nullptr));
+    side.tree.files.push_back(hash_file(pf, pool));
     side.files.emplace(e.file.path, std::move(pf));
   }
   return side;

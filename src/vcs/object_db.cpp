@@ -1,11 +1,15 @@
 #include "coral/vcs/object_db.hpp"
 
+#include "chunk_encoder.hpp"
+#include "chunk_source.hpp"
 #include "coral/core/error.hpp"
+#include "coral/delta/chunks.hpp"
 #include "coral/delta/codec.hpp"
 #include "coral/storage/hdf5_store.hpp"
 #include "coral/storage/loose_store.hpp"
 
 #include <atomic>
+#include <cstring>
 #include <filesystem>
 #include <mutex>
 #include <unordered_set>
@@ -33,6 +37,7 @@ void verified(const core::ObjectId& id, core::Hasher& hasher, Decode&& decode) {
   try {
     decode();
   } catch (const CorruptError& e) {
+    if (std::string_view(e.what()).find(id.hex()) != std::string_view::npos) throw;
     throw CorruptError("object " + id.hex() + " is corrupt: " + e.what(), e.detail(), k_fsck_hint);
   }
   if (hasher.digest() != id)
@@ -91,10 +96,11 @@ bool DataWriter::claim(const core::ObjectId& id) {
 }
 
 void DataWriter::put_encoded(const core::ObjectId& id, std::uint8_t encoding, std::span<const std::byte> stored,
-                             std::uint64_t raw_size) {
+                             std::uint64_t raw_size, const core::ObjectId& base) {
   storage::ObjectInfo info;
   info.id = id;
   info.encoding = encoding;
+  info.base = base;
   info.raw_size = raw_size;
   info.stored_size = stored.size();
   m_impl->batch->put(info, stored);
@@ -103,13 +109,34 @@ void DataWriter::put_encoded(const core::ObjectId& id, std::uint8_t encoding, st
   m_impl->stored += stored.size();
 }
 
+void DataWriter::put_stream(
+    const core::ObjectId& id, std::uint64_t raw_size,
+    const std::function<storage::ObjectInfo(const std::function<void(std::span<const std::byte>)>&)>& produce) {
+  std::uint64_t stored = 0;
+  m_impl->batch->put_stream(id, raw_size, [&](const storage::WriteBatch::PieceSink& sink) {
+    return produce([&](std::span<const std::byte> piece) {
+      stored += piece.size();
+      sink(piece);
+    });
+  });
+  m_impl->objects += 1;
+  m_impl->raw += raw_size;
+  m_impl->stored += stored;
+}
+
 int DataWriter::zstd_level() const noexcept { return m_impl->zstd_level; }
 int DataWriter::threads() const noexcept { return m_impl->threads; }
 
 void DataWriter::put(const core::ObjectId& id, std::span<const std::byte> raw, core::DType dtype) {
   if (!claim(id)) return;
-  const auto enc = delta::encode(raw, dtype, {.zstd_level = m_impl->zstd_level, .threads = m_impl->threads});
-  put_encoded(id, static_cast<std::uint8_t>(enc.encoding), enc.bytes, raw.size());
+  ChunkJob job;
+  job.id = id;
+  job.raw_size = raw.size();
+  job.dtype = dtype;
+  job.fill = [&](std::uint64_t i, std::span<std::byte> out) {
+    std::memcpy(out.data(), raw.data() + (i << delta::k_chunk_log2), out.size());
+  };
+  store_chunked(*this, job, nullptr);
 }
 
 void DataWriter::commit() { m_impl->batch->commit(); }
@@ -151,7 +178,13 @@ storage::ObjectRecord get_present(const storage::ObjectStore& store, const core:
 }  // namespace
 
 std::vector<std::byte> ObjectDb::read_data(const core::ObjectId& id) const {
-  return decode_verified(get_present(m_impl->packs, id), id);
+  const auto info = m_impl->packs.find_info(id);
+  if (!info || info->encoding != static_cast<std::uint8_t>(delta::Encoding::chunks))
+    return decode_verified(get_present(m_impl->packs, id), id);
+  std::vector<std::byte> out;
+  out.reserve(static_cast<std::size_t>(info->raw_size));
+  stream_data(id, [&](std::span<const std::byte> piece) { out.insert(out.end(), piece.begin(), piece.end()); });
+  return out;
 }
 
 void ObjectDb::stream_data(const core::ObjectId& id, const std::function<void(std::span<const std::byte>)>& sink) const {
@@ -159,6 +192,20 @@ void ObjectDb::stream_data(const core::ObjectId& id, const std::function<void(st
   const auto info = m_impl->packs.find_info(id);
   if (!info) throw CorruptError("object " + id.hex() + " is missing", {}, k_fsck_hint);
   core::Hasher hasher;
+  if (info->encoding == static_cast<std::uint8_t>(delta::Encoding::chunks)) {
+    verified(id, hasher, [&] {
+      const auto source = ChunkSource::open(m_impl->packs, id);
+      if (!source) throw CorruptError("object " + id.hex() + " is missing", {}, k_fsck_hint);
+      std::vector<std::byte> chunk;
+      for (std::uint64_t i = 0; i < source->chunk_count(); ++i) {
+        chunk.resize(source->chunk_size(i));
+        source->read_chunk(i, chunk);
+        hasher.update(chunk);
+        sink(chunk);
+      }
+    });
+    return;
+  }
   verified(id, hasher, [&] {
     delta::StreamDecoder decoder(known_encoding(*info), info->raw_size, [&](std::span<const std::byte> piece) {
       hasher.update(piece);
@@ -173,7 +220,23 @@ std::unique_ptr<DataWriter> ObjectDb::begin_data() {
   return std::make_unique<DataWriter>(m_impl->packs.begin_write(), m_impl->packs, m_impl->zstd_level, m_impl->threads);
 }
 
-storage::ObjectStore& ObjectDb::data_store() { return m_impl->packs; }
+storage::Hdf5Store& ObjectDb::data_store() { return m_impl->packs; }
+const storage::Hdf5Store& ObjectDb::data_store() const { return m_impl->packs; }
+
+std::optional<unsigned> ObjectDb::delta_depth(const core::ObjectId& id) const {
+  auto info = m_impl->packs.find_info(id);
+  if (!info) return std::nullopt;
+  unsigned depth = 0;
+  while (!info->base.is_zero()) {
+    if (++depth > ChunkSource::k_max_depth)
+      throw CorruptError("object " + id.hex() + " is corrupt: delta chain longer than " +
+                         std::to_string(ChunkSource::k_max_depth), {}, k_fsck_hint);
+    const core::ObjectId base = info->base;
+    info = m_impl->packs.find_info(base);
+    if (!info) throw CorruptError("object " + id.hex() + " is corrupt: its delta base " + base.hex() + " is missing", {}, k_fsck_hint);
+  }
+  return depth;
+}
 
 core::ObjectId ObjectDb::write_metadata(const std::string& json) {
   const auto id = core::hash_bytes(std::string_view(json));

@@ -50,6 +50,7 @@ struct Repository::Impl {
   std::unique_ptr<ObjectDb> objects;
   int jobs = 1;
   double lock_wait = 10;
+  unsigned max_chain = 8;
   std::string verb;
 
   Impl(const stdfs::path& coral_dir, const OpenOptions& o)
@@ -58,6 +59,7 @@ struct Repository::Impl {
     if (o.lock_wait_seconds >= 0) config.set_flag("core.lock_wait", std::to_string(o.lock_wait_seconds));
     if (o.jobs > 0) config.set_flag("core.jobs", std::to_string(o.jobs));
     lock_wait = config.get_number("core.lock_wait");
+    max_chain = static_cast<unsigned>(config.get_int("delta.max_chain"));
     const auto j = config.get_int("core.jobs");
     jobs = j > 0 ? static_cast<int>(j) : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     objects = std::make_unique<ObjectDb>(
@@ -125,6 +127,7 @@ const core::Config& Repository::config() const noexcept { return m_impl->config;
 ObjectDb& Repository::objects() { return *m_impl->objects; }
 int Repository::jobs() const noexcept { return m_impl->jobs; }
 double Repository::lock_wait() const noexcept { return m_impl->lock_wait; }
+unsigned Repository::max_chain() const noexcept { return m_impl->max_chain; }
 const std::string& Repository::verb() const noexcept { return m_impl->verb; }
 
 core::FileLock Repository::lock_for_write() {

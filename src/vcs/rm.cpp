@@ -40,7 +40,7 @@ RmResult rm(Repository& repo, const RmOptions& o) {
       if (const auto st = stat_worktree_file(repo.worktree(), path); st && !index.stat_clean(e, *st)) {
         try {
           ParsedFile pf = parse_worktree_file(repo.worktree(), path);
-          modified = !hash_file(pf, pool, nullptr).same_content(e.file);
+          modified = !hash_file(pf, pool).same_content(e.file);
         } catch (const InvalidInputError&) {
           modified = true;  // it no longer parses, so it differs from what was staged
         }

@@ -1,105 +1,109 @@
 #include "scan.hpp"
 
+#include "base_selection.hpp"
+#include "chunk_encoder.hpp"
 #include "coral/core/error.hpp"
-#include "coral/delta/codec.hpp"
+#include "coral/delta/chunks.hpp"
 #include "paths.hpp"
 
 #include <algorithm>
-#include <condition_variable>
-#include <mutex>
+#include <cstring>
+#include <unordered_map>
 
 namespace coral::vcs {
 namespace {
 
-// Bounds the tensor bytes being hashed and encoded at once, so that peak memory is about twice
-// max(largest tensor, k_budget) whatever the thread count: a tensor at least as big as the budget
-// runs alone (and zstd spreads it over all cores).
-class ByteBudget {
-public:
-  explicit ByteBudget(std::uint64_t limit) : m_limit(limit) {}
-  std::uint64_t acquire(std::uint64_t bytes) {
-    bytes = std::min(bytes, m_limit);
-    std::unique_lock lock(m_mutex);
-    m_cv.wait(lock, [&] { return m_used + bytes <= m_limit; });
-    m_used += bytes;
-    return bytes;
-  }
-  void release(std::uint64_t bytes) {
-    {
-      std::lock_guard lock(m_mutex);
-      m_used -= bytes;
-    }
-    m_cv.notify_all();
-  }
-
-private:
-  std::uint64_t m_limit, m_used = 0;
-  std::mutex m_mutex;
-  std::condition_variable m_cv;
-};
-
-constexpr std::uint64_t k_budget = 256ull << 20;
-
-constexpr std::size_t k_piece = 4u << 20;
-// Objects up to this size are copied whole into a reused per-thread buffer; bigger ones stream.
-constexpr std::size_t k_copy_limit = 16u << 20;
-
-// Hashes mapped bytes piece by piece; with `release`, drops each piece's pages afterwards.
-core::ObjectId hash_mapped(const core::fs::MappedFile& map, std::span<const std::byte> bytes, bool release) {
-  core::Hasher h;
-  for (std::size_t off = 0; off < bytes.size(); off += k_piece) {
-    const auto piece = bytes.subspan(off, std::min(k_piece, bytes.size() - off));
-    h.update(piece);
-    if (release) map.release(static_cast<std::size_t>(piece.data() - map.bytes().data()), piece.size());
-  }
-  return h.digest();
-}
+// Objects up to this size are copied whole into a per-task buffer, hashed and encoded there;
+// bigger ones are hashed in place and encoded chunk by chunk on all threads.
+constexpr std::size_t k_copy_limit = 4 * delta::k_chunk_bytes;
 
 [[noreturn]] void changed_while_reading(const std::string& path) {
   throw IoError("file '" + path + "' changed while it was being read", {}, "run the command again");
 }
 
-// Hashes `bytes` (part of `map`) and, with a writer, stores them. What is stored must be exactly
-// what was hashed even if the file changes underneath (timestamps may be too coarse to tell):
-// small objects are hashed and encoded from one private copy; big ones are hashed in place, then
-// (when new) streamed through private pieces into a second hash and the compressor, and stored
-// only when the second hash equals the first.
-core::ObjectId hash_and_store(const core::fs::MappedFile& map, std::span<const std::byte> bytes, core::DType dtype,
-                              DataWriter* writer, const std::string& path) {
-  if (!writer) return hash_mapped(map, bytes, true);
+// One object of the file: the skeleton (or whole file) or a tensor.
+struct Piece {
+  std::span<const std::byte> bytes;
+  core::DType dtype = core::DType::u8;
+  core::ObjectId previous;  // same path (and tensor name) in the index
+  core::DType previous_dtype = core::DType::u8;
+  core::ObjectId* id = nullptr;  // where the hash goes
+  bool big = false;
+  std::vector<core::ObjectId> chunk_ids;  // big objects: hash of each chunk, taken with the id
+};
+
+void release(const core::fs::MappedFile& map, std::span<const std::byte> bytes) {
+  map.release(static_cast<std::size_t>(bytes.data() - map.bytes().data()), bytes.size());
+}
+
+// Stores a small object from a private copy, so that what is stored is what was hashed.
+void store_small(const StoreContext& ctx, Piece& p, std::span<const std::byte> copy) {
+  if (!ctx.writer->claim(*p.id)) return;
+  std::shared_ptr<const ChunkSource> base;
+  if (ctx.bases) base = ctx.bases->choose(p.previous, p.previous_dtype, p.dtype, copy);
+  ChunkJob job;
+  job.id = *p.id;
+  job.raw_size = copy.size();
+  job.dtype = p.dtype;
+  job.base = base.get();
+  job.fill = [&](std::uint64_t i, std::span<std::byte> out) {
+    std::memcpy(out.data(), copy.data() + (i << delta::k_chunk_log2), out.size());
+  };
+  store_chunked(*ctx.writer, job, nullptr);
+  if (ctx.bases) ctx.bases->remember(*p.id, p.dtype, copy);
+}
+
+// Hashes in place; when the object is new, copies it, checks the copy against the hash and
+// stores the copy (so that what is stored is what was hashed even if the file changes).
+void hash_small(const core::fs::MappedFile& map, const StoreContext& ctx, Piece& p, const std::string& path) {
+  *p.id = core::hash_bytes(p.bytes);
+  if (!ctx.writer || ctx.writer->has(*p.id)) {
+    release(map, p.bytes);
+    return;
+  }
   thread_local std::vector<std::byte> copy;
-  if (bytes.size() <= k_copy_limit) {
-    copy.assign(bytes.begin(), bytes.end());
-    map.release(static_cast<std::size_t>(bytes.data() - map.bytes().data()), bytes.size());
-    const core::ObjectId id = core::hash_bytes(copy);
-    writer->put(id, copy, dtype);
-    return id;
+  copy.assign(p.bytes.begin(), p.bytes.end());
+  release(map, p.bytes);
+  if (core::hash_bytes(copy) != *p.id) changed_while_reading(path);
+  store_small(ctx, p, copy);
+}
+
+// Pass 1 of a big object: the id and the hash of every chunk, dropping pages as it goes.
+void hash_big(const core::fs::MappedFile& map, Piece& p, bool with_chunks) {
+  core::Hasher whole;
+  const std::uint64_t n = delta::chunk_count(p.bytes.size(), delta::k_chunk_log2);
+  if (with_chunks) p.chunk_ids.resize(static_cast<std::size_t>(n));
+  for (std::uint64_t i = 0; i < n; ++i) {
+    const auto part = p.bytes.subspan(static_cast<std::size_t>(i << delta::k_chunk_log2),
+                                      delta::chunk_raw_size(p.bytes.size(), delta::k_chunk_log2, i));
+    whole.update(part);
+    if (with_chunks) p.chunk_ids[static_cast<std::size_t>(i)] = core::hash_bytes(part);
+    release(map, part);
   }
-  // Pages stay mapped for the second pass, which drops them (at most about 2x the tensor in memory).
-  const core::ObjectId id = hash_mapped(map, bytes, false);
-  if (!writer->claim(id)) {
-    map.release(static_cast<std::size_t>(bytes.data() - map.bytes().data()), bytes.size());
-    return id;
-  }
-  core::Hasher again;
-  delta::StreamCompressor compressor(bytes.size(), {.zstd_level = writer->zstd_level(), .threads = writer->threads()});
-  for (std::size_t off = 0; off < bytes.size(); off += k_piece) {
-    const auto piece = bytes.subspan(off, std::min(k_piece, bytes.size() - off));
-    copy.assign(piece.begin(), piece.end());
-    again.update(copy);
-    compressor.feed(copy);
-    map.release(static_cast<std::size_t>(piece.data() - map.bytes().data()), piece.size());
-  }
-  if (again.digest() != id) changed_while_reading(path);
-  if (const auto zstd = compressor.finish()) {
-    writer->put_encoded(id, static_cast<std::uint8_t>(delta::Encoding::zstd), *zstd, bytes.size());
-    return id;
-  }
-  // Incompressible: store it raw, from a private copy that hashes to the id.
-  std::vector<std::byte> whole(bytes.begin(), bytes.end());
-  if (core::hash_bytes(whole) != id) changed_while_reading(path);
-  writer->put_encoded(id, static_cast<std::uint8_t>(delta::Encoding::raw), whole, bytes.size());
-  return id;
+  *p.id = whole.digest();
+}
+
+// Pass 2 of a big object: chunks copied, checked against pass 1 and encoded on every thread.
+void store_big(const core::fs::MappedFile& map, const StoreContext& ctx, Piece& p, core::ThreadPool& pool,
+               const std::string& path) {
+  if (!ctx.writer->claim(*p.id)) return;
+  std::shared_ptr<const ChunkSource> base;
+  if (ctx.bases)
+    base = ctx.bases->choose(p.previous, p.previous_dtype, p.dtype, p.bytes,
+                             [&](std::span<const std::byte> piece) { release(map, piece); });
+  ChunkJob job;
+  job.id = *p.id;
+  job.raw_size = p.bytes.size();
+  job.dtype = p.dtype;
+  job.base = base.get();
+  job.fill = [&](std::uint64_t i, std::span<std::byte> out) {
+    const auto part = p.bytes.subspan(static_cast<std::size_t>(i << delta::k_chunk_log2), out.size());
+    std::memcpy(out.data(), part.data(), out.size());
+    release(map, part);
+    if (core::hash_bytes(out) != p.chunk_ids[static_cast<std::size_t>(i)]) changed_while_reading(path);
+  };
+  store_chunked(*ctx.writer, job, &pool);
+  if (ctx.bases) ctx.bases->remember(*p.id, p.dtype, p.bytes);
 }
 
 }  // namespace
@@ -117,7 +121,7 @@ ParsedFile parse_worktree_file(const std::filesystem::path& worktree, const std:
   return f;
 }
 
-FileEntry hash_file(ParsedFile& file, core::ThreadPool& pool, DataWriter* writer) {
+FileEntry hash_file(ParsedFile& file, core::ThreadPool& pool, const StoreContext& ctx) {
   FileEntry entry;
   entry.path = file.path;
   entry.mode = file.stat.mode;
@@ -127,38 +131,60 @@ FileEntry hash_file(ParsedFile& file, core::ThreadPool& pool, DataWriter* writer
   const auto& extents = file.layout.tensors;
   entry.tensors.resize(extents.size());
 
-  ByteBudget budget(k_budget);
-  // Task 0 is the skeleton (or the whole file for raw files); task i+1 is tensor i.
-  pool.parallel_for(extents.size() + 1, [&](std::size_t task) {
-    if (task == 0) {
-      if (file.layout.format == core::FileFormat::raw) {
-        entry.id = hash_and_store(*file.map, data, core::DType::u8, writer, file.path);
-        return;
-      }
-      const std::string skel = core::extract_skeleton(file.layout, data);
-      const std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(skel.data()), skel.size());
-      entry.id = core::hash_bytes(bytes);
-      if (writer) writer->put(entry.id, bytes, core::DType::u8);
-      return;
-    }
-    const auto& x = extents[task - 1];
-    const auto bytes = data.subspan(x.offset, x.length);
-    const std::uint64_t held = budget.acquire(x.length);
-    TensorEntry& t = entry.tensors[task - 1];
+  // The skeleton is built in memory; a raw file is one object read from the map.
+  std::string skeleton;
+  std::vector<Piece> pieces;
+  pieces.reserve(extents.size() + 1);
+  Piece first;
+  first.id = &entry.id;
+  if (file.layout.format == core::FileFormat::raw) {
+    first.bytes = data;
+    if (ctx.previous && ctx.previous->format == core::FileFormat::raw) first.previous = ctx.previous->id;
+  } else {
+    skeleton = core::extract_skeleton(file.layout, data);
+    first.bytes = {reinterpret_cast<const std::byte*>(skeleton.data()), skeleton.size()};
+  }
+  pieces.push_back(std::move(first));
+  std::unordered_map<std::string_view, const TensorEntry*> before;
+  if (ctx.previous)
+    for (const auto& t : ctx.previous->tensors) before.emplace(t.name, &t);
+  for (std::size_t i = 0; i < extents.size(); ++i) {
+    const auto& x = extents[i];
+    TensorEntry& t = entry.tensors[i];
     t.name = x.name;
     t.dtype = x.dtype;
     t.shape = x.shape;
     t.offset = x.offset;
     t.length = x.length;
     t.big_endian = x.big_endian;
-    try {
-      t.id = hash_and_store(*file.map, bytes, x.dtype, writer, file.path);
-    } catch (...) {
-      budget.release(held);
-      throw;
+    Piece& p = pieces.emplace_back();
+    p.bytes = data.subspan(x.offset, x.length);
+    p.dtype = x.dtype;
+    p.id = &t.id;
+    if (const auto it = before.find(t.name); it != before.end()) {
+      p.previous = it->second->id;
+      p.previous_dtype = it->second->dtype;
     }
-    budget.release(held);
+  }
+  for (auto& p : pieces) p.big = p.bytes.size() > k_copy_limit && p.bytes.data() != nullptr &&
+                                 !(p.id == &entry.id && !skeleton.empty());
+
+  std::vector<std::size_t> small, big;
+  for (std::size_t i = 0; i < pieces.size(); ++i) (pieces[i].big ? big : small).push_back(i);
+  // Small objects: one task each. Big ones: hashed in parallel, then stored one after the other
+  // with all threads on the chunks of each.
+  pool.parallel_for(small.size(), [&](std::size_t k) {
+    Piece& p = pieces[small[k]];
+    if (p.id == &entry.id && !skeleton.empty()) {  // the skeleton is private memory already
+      *p.id = core::hash_bytes(p.bytes);
+      if (ctx.writer) store_small(ctx, p, p.bytes);
+      return;
+    }
+    hash_small(*file.map, ctx, p, file.path);
   });
+  pool.parallel_for(big.size(), [&](std::size_t k) { hash_big(*file.map, pieces[big[k]], ctx.writer != nullptr); });
+  if (ctx.writer)
+    for (std::size_t i : big) store_big(*file.map, ctx, pieces[i], pool, file.path);
 
   const auto after = stat_file(file.abs);
   if (!after || after->size != file.stat.size || after->mtime_ns != file.stat.mtime_ns ||

@@ -27,9 +27,20 @@ struct ParsedFile {
 // NotFoundError when it vanished.
 ParsedFile parse_worktree_file(const std::filesystem::path& worktree, const std::string& repo_path);
 
-// Hashes (and stores, when writer != nullptr) the skeleton and tensors on the pool.
-// Throws IoError when the file changed while it was being read.
-FileEntry hash_file(ParsedFile& file, core::ThreadPool& pool, DataWriter* writer);
+class BaseSelector;
+
+// What a file being stored may be delta-encoded against.
+struct StoreContext {
+  DataWriter* writer = nullptr;          // null: hash only
+  BaseSelector* bases = nullptr;         // null: no deltas
+  const FileEntry* previous = nullptr;   // the index's entry for the same path, if any
+};
+
+// Hashes (and stores, when ctx.writer is set) the skeleton and tensors on the pool. Objects up
+// to a few chunks are read into private buffers, one per task; bigger ones are hashed in place
+// and then encoded chunk by chunk on every thread. Throws IoError when the file changed while it
+// was being read.
+FileEntry hash_file(ParsedFile& file, core::ThreadPool& pool, const StoreContext& ctx = {});
 
 // Reads one extent's bytes from a parsed file (diff of the working tree).
 std::span<const std::byte> extent_bytes(const ParsedFile& file, const TensorEntry& t);

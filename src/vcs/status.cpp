@@ -58,7 +58,7 @@ StatusResult status(Repository& repo, const core::ProgressFn& progress) {
     ++result.files_hashed;
     try {
       ParsedFile pf = parse_worktree_file(repo.worktree(), e.file.path);
-      const FileEntry now = hash_file(pf, pool, nullptr);
+      const FileEntry now = hash_file(pf, pool);
       if (now.same_content(e.file)) {
         updates.push_back({e.file, pf.stat, true});
         refreshed = true;

@@ -3,9 +3,10 @@
 // HDF5. Every encoding is lossless: decode(encode(x)) == x byte for byte.
 //
 // Encoding ids are stored in pack indexes (docs/format.md) and never change meaning:
-//   0 raw   the bytes as they are
-//   1 zstd  one zstd frame of the raw bytes
-// Later encodings (planes, xor) get new ids.
+//   0 raw     the bytes as they are
+//   1 zstd    one zstd frame of the raw bytes (metadata objects; data objects of coral 0.1)
+//   2 chunks  independent chunks, each raw / zstd / byte planes / XOR planes / value dictionary,
+//             optionally against a base object (chunks.hpp)
 
 #include "coral/core/dtype.hpp"
 
@@ -19,7 +20,7 @@
 
 namespace coral::delta {
 
-enum class Encoding : std::uint8_t { raw = 0, zstd = 1 };
+enum class Encoding : std::uint8_t { raw = 0, zstd = 1, chunks = 2 };
 
 const char* encoding_name(Encoding e) noexcept;
 bool is_known_encoding(std::uint8_t value) noexcept;
@@ -34,26 +35,8 @@ struct EncodeOptions {
   int threads = 1;  // zstd workers for inputs of 8 MiB and more (the output depends only on the input)
 };
 
-// Picks the smallest of the known encodings; never bigger than raw.
+// Picks the smaller of raw and zstd (for metadata objects); never bigger than raw.
 Encoded encode(std::span<const std::byte> raw, core::DType dtype, const EncodeOptions& options = {});
-
-// Compresses an object fed piece by piece (zstd, with options.threads workers), so the input
-// never has to be in memory as a whole. finish() returns the zstd frame, or nullopt when it
-// would not be smaller than the raw bytes (store them raw then). The output buffer's pages are
-// only touched as far as the compressed data goes.
-class StreamCompressor {
-public:
-  StreamCompressor(std::uint64_t raw_size, const EncodeOptions& options);
-  ~StreamCompressor();
-  StreamCompressor(const StreamCompressor&) = delete;
-  StreamCompressor& operator=(const StreamCompressor&) = delete;
-  void feed(std::span<const std::byte> raw);
-  std::optional<std::span<const std::byte>> finish();  // valid until the compressor is destroyed
-
-private:
-  struct Impl;
-  std::unique_ptr<Impl> m_impl;
-};
 
 // Decodes in pieces of at most a few MiB handed to `sink` in order, so memory does not grow with
 // the object. Same errors as decode(); the sink may have seen a prefix when it throws.

@@ -7,12 +7,35 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <memory>
 #include <string>
 #include <vector>
 
 namespace coral::storage {
+
+class PackReader;
+struct IndexRow;
+
+// An open stored object: its record and random access to its encoded bytes. Keeps its pack open
+// (a concurrent remove cannot pull the file from under it). Thread-safe.
+class PackObject {
+public:
+  PackObject(std::shared_ptr<const PackReader> reader, const IndexRow& row);
+  ~PackObject();
+  PackObject(PackObject&&) noexcept;
+  PackObject& operator=(PackObject&&) noexcept;
+  const ObjectInfo& info() const noexcept { return m_info; }
+  // Reads out.size() encoded bytes starting `offset` bytes into the object; CorruptError when the
+  // range is outside the object.
+  void read(std::uint64_t offset, std::span<std::byte> out) const;
+
+private:
+  std::shared_ptr<const PackReader> m_reader;
+  std::unique_ptr<IndexRow> m_row;
+  ObjectInfo m_info;
+};
 
 struct Hdf5StoreOptions {
   std::uint64_t max_pack_bytes = 2ull << 30;  // a write batch starts a new pack past this size
@@ -48,6 +71,9 @@ public:
   // absent.
   ObjectInfo read_stream(const core::ObjectId& id, std::size_t piece,
                          const std::function<void(std::span<const std::byte>)>& sink) const;
+
+  // The object for random access to its encoded bytes; nullopt when absent.
+  std::optional<PackObject> open_object(const core::ObjectId& id) const;
 
   // Names ("pack-<hex>") of the published packs.
   std::vector<std::string> list_packs() const;

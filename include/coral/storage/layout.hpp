@@ -36,6 +36,8 @@ public:
   std::filesystem::path pack(const std::string& pack_name) const { return packs_dir() / (pack_name + ".h5"); }
   std::filesystem::path lookup() const { return packs_dir() / "lookup"; }
   std::filesystem::path locks_dir() const { return m_dir / "locks"; }
+  // The similarity index (a cache, rebuildable from the objects).
+  std::filesystem::path similarity_dir() const { return m_dir / "similarity"; }
   std::filesystem::path lock(const std::string& name) const { return locks_dir() / (name + ".lock"); }
 
 private:

@@ -9,6 +9,7 @@
 #include "coral/core/object_id.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -37,6 +38,15 @@ public:
   virtual ~WriteBatch() = default;
   // Ignores an id that is already stored or already in this batch.
   virtual void put(const ObjectInfo& info, std::span<const std::byte> data) = 0;
+  using PieceSink = std::function<void(std::span<const std::byte>)>;
+  // Stores one object whose encoded bytes `produce` hands to its sink piece by piece, in order, so
+  // they never have to be in memory whole, and then returns the object's info (stored_size is
+  // taken from what was produced). `raw_size` bounds the stored size. Ignored (produce is not
+  // called) when the id is already stored. Other puts into this batch wait meanwhile. When
+  // `produce` throws, the batch is unusable (like a failed put). The default collects the pieces
+  // and calls put().
+  using Producer = std::function<ObjectInfo(const PieceSink&)>;
+  virtual void put_stream(const core::ObjectId& id, std::uint64_t raw_size, const Producer& produce);
   virtual void commit() = 0;
 };
 

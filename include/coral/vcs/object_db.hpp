@@ -10,13 +10,16 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
 namespace coral::storage {
+class Hdf5Store;
 class ObjectStore;
 class WriteBatch;
+struct ObjectInfo;
 }  // namespace coral::storage
 
 namespace coral::vcs {
@@ -41,7 +44,10 @@ public:
   bool claim(const core::ObjectId& id);
   // Stores bytes already encoded with `encoding` (a delta::Encoding value) for a claimed id.
   void put_encoded(const core::ObjectId& id, std::uint8_t encoding, std::span<const std::byte> stored,
-                   std::uint64_t raw_size);
+                   std::uint64_t raw_size, const core::ObjectId& base = {});
+  // The same for bytes produced piece by piece (storage::WriteBatch::put_stream).
+  void put_stream(const core::ObjectId& id, std::uint64_t raw_size,
+                  const std::function<storage::ObjectInfo(const std::function<void(std::span<const std::byte>)>&)>& produce);
   int zstd_level() const noexcept;
   int threads() const noexcept;
   void commit();
@@ -72,7 +78,10 @@ public:
   // hash does not match (so a caller writing a temp file must not publish it then).
   void stream_data(const core::ObjectId& id, const std::function<void(std::span<const std::byte>)>& sink) const;
   std::unique_ptr<DataWriter> begin_data();
-  storage::ObjectStore& data_store();
+  storage::Hdf5Store& data_store();
+  const storage::Hdf5Store& data_store() const;
+  // Delta steps from the object to a self-contained one (0 for none); nullopt when not stored.
+  std::optional<unsigned> delta_depth(const core::ObjectId& id) const;
 
   // Metadata objects (loose store): canonical JSON, written durably before anything names them.
   core::ObjectId write_metadata(const std::string& json);

@@ -43,6 +43,7 @@ public:
   ObjectDb& objects();
   int jobs() const noexcept;          // resolved thread count (>= 1)
   double lock_wait() const noexcept;  // resolved seconds
+  unsigned max_chain() const noexcept;  // delta.max_chain
   const std::string& verb() const noexcept;
 
   // Every write verb holds the gc lock shared for its whole run (gc takes it exclusive).

@@ -89,31 +89,6 @@ TEST(CodecTest, DamageIsCorruptionNeverWrongData) {
   EXPECT_THROW(stream_decode(trailing, raw.size(), 1000), CorruptError);
   EXPECT_THROW(decode(Encoding::raw, raw, raw.size() - 1), CorruptError);
   EXPECT_THROW(StreamDecoder(static_cast<Encoding>(9), 1, [](std::span<const std::byte>) {}), CorruptError);
-  EXPECT_FALSE(is_known_encoding(2));
-}
-
-TEST(CodecTest, StreamCompressorMatchesWholeObjectEncoding) {
-  for (const int threads : {1, 2}) {
-    const auto raw = floats(3u << 20, 21);  // 12 MiB, fed in uneven pieces
-    StreamCompressor c(raw.size(), {.zstd_level = 1, .threads = threads});
-    for (std::size_t off = 0; off < raw.size(); off += 999'999)
-      c.feed(std::span<const std::byte>(raw).subspan(off, std::min<std::size_t>(999'999, raw.size() - off)));
-    const auto z = c.finish();
-    ASSERT_TRUE(z.has_value());
-    EXPECT_LT(z->size(), raw.size());
-    EXPECT_EQ(decode(Encoding::zstd, *z, raw.size()), raw);
-  }
-}
-
-TEST(CodecTest, StreamCompressorGivesUpOnIncompressibleOrTinyInput) {
-  const auto noise = random_bytes(1u << 20, 22);
-  StreamCompressor c(noise.size(), {});
-  c.feed(noise);
-  EXPECT_FALSE(c.finish().has_value());
-  StreamCompressor tiny(10, {});
-  tiny.feed(random_bytes(10, 23));
-  EXPECT_FALSE(tiny.finish().has_value());
-  StreamCompressor short_fed(100, {});
-  short_fed.feed(random_bytes(50, 24));
-  EXPECT_THROW(short_fed.finish(), IoError);
+  EXPECT_TRUE(is_known_encoding(2));
+  EXPECT_FALSE(is_known_encoding(3));
 }

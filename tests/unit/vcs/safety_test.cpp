@@ -1,6 +1,7 @@
 // Regression tests for data-safety bugs found in review: each failed before its fix.
 
 #include "coral/core/error.hpp"
+#include "coral/storage/hdf5_store.hpp"
 #include "coral/storage/object_store.hpp"
 #include "coral/vcs/operations.hpp"
 #include "coral/vcs/refs.hpp"

@@ -2,6 +2,7 @@
 // binary): add, commit, log, status, diff, checkout, branch, tag, revisions, rm.
 
 #include "coral/core/error.hpp"
+#include "coral/storage/hdf5_store.hpp"
 #include "coral/vcs/operations.hpp"
 #include "coral/vcs/refs.hpp"
 #include "coral/vcs/revision.hpp"

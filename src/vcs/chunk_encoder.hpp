@@ -1,0 +1,32 @@
+#pragma once
+// Storing one data object in the chunked encoding (docs/format.md "Chunked objects"), or raw
+// when that is not bigger. Chunks are encoded on the pool in windows of a few per thread and
+// streamed into the pack in order, so memory stays bounded whatever the object's size and one
+// huge tensor uses every core. The stored bytes depend only on the object and its base, never
+// on the thread count.
+
+#include "chunk_source.hpp"
+#include "coral/core/dtype.hpp"
+#include "coral/core/object_id.hpp"
+#include "coral/core/thread_pool.hpp"
+#include "coral/vcs/object_db.hpp"
+
+#include <functional>
+#include <span>
+
+namespace coral::vcs {
+
+struct ChunkJob {
+  core::ObjectId id;
+  std::uint64_t raw_size = 0;
+  core::DType dtype = core::DType::u8;
+  const ChunkSource* base = nullptr;  // same raw size, or null
+  // Copies chunk i's raw bytes into out (chunk i of the 2^delta::k_chunk_log2 grid); called on
+  // pool threads in any order. Throws (IoError) when the source no longer matches the id.
+  std::function<void(std::uint64_t i, std::span<std::byte> out)> fill;
+};
+
+// Encodes and stores the object (the caller has claimed job.id). With a null pool, runs inline.
+void store_chunked(DataWriter& writer, const ChunkJob& job, core::ThreadPool* pool);
+
+}  // namespace coral::vcs

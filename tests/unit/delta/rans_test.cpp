@@ -1,0 +1,118 @@
+#include "delta/rans.hpp"
+
+#include "coral/core/error.hpp"
+
+#include <cmath>
+#include <gtest/gtest.h>
+#include <random>
+#include <vector>
+
+using namespace coral;
+using namespace coral::delta;
+
+namespace {
+
+std::vector<std::byte> round_trip(const std::vector<std::byte>& symbols, std::size_t* encoded_size = nullptr) {
+  const Histogram h = byte_histogram(symbols);
+  std::vector<std::byte> payload;
+  rans_encode(symbols, h, payload);
+  if (encoded_size != nullptr) *encoded_size = payload.size();
+  std::vector<std::byte> out(symbols.size());
+  rans_decode(payload, out);
+  return out;
+}
+
+std::vector<std::byte> skewed(std::size_t n, double p_zero, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::bernoulli_distribution zero(p_zero);
+  std::vector<std::byte> v(n);
+  for (auto& b : v) b = zero(rng) ? std::byte{0} : static_cast<std::byte>(1 + rng() % 255);
+  return v;
+}
+
+TEST(RansTest, RoundTripsAnyDistributionAndLength) {
+  std::mt19937_64 rng(7);
+  for (std::size_t n : {2u, 3u, 4u, 5u, 7u, 8u, 9u, 63u, 1000u, 65537u}) {
+    std::vector<std::byte> uniform(n), two(n), geometric(n);
+    std::geometric_distribution<int> g(0.3);
+    for (std::size_t i = 0; i < n; ++i) {
+      uniform[i] = static_cast<std::byte>(rng());
+      two[i] = static_cast<std::byte>(i % 2 == 0 ? 0x3c : 0xbc);
+      geometric[i] = static_cast<std::byte>(std::min(g(rng), 255));
+    }
+    if (distinct_symbols(byte_histogram(geometric)) < 2) geometric[0] = std::byte{77};
+    if (distinct_symbols(byte_histogram(uniform)) < 2) uniform[0] = ~uniform[1];
+    EXPECT_EQ(round_trip(uniform), uniform) << n;
+    EXPECT_EQ(round_trip(two), two) << n;
+    EXPECT_EQ(round_trip(geometric), geometric) << n;
+  }
+}
+
+TEST(RansTest, AllByteValuesWithOneDominant) {
+  std::vector<std::byte> v(1 << 20, std::byte{0});
+  for (unsigned s = 0; s < 256; ++s) v[s * 17] = static_cast<std::byte>(s);
+  EXPECT_EQ(round_trip(v), v);
+}
+
+TEST(RansTest, SkewedPlaneCompressesFarBelowOneBitPerSymbol) {
+  const auto v = skewed(1 << 20, 0.999, 3);
+  std::size_t size = 0;
+  EXPECT_EQ(round_trip(v, &size), v);
+  EXPECT_GT(static_cast<double>(v.size()) / static_cast<double>(size), 8.0) << size;
+  const double estimate = static_cast<double>(rans_estimate(byte_histogram(v)));
+  EXPECT_NEAR(static_cast<double>(size), estimate, estimate * 0.01 + 16);
+}
+
+TEST(RansTest, FewSymbolsCostFewTableBytes) {
+  std::vector<std::byte> v(64);
+  for (std::size_t i = 0; i < v.size(); ++i) v[i] = std::byte(i % 3 == 0 ? 5 : 9);
+  std::size_t size = 0;
+  EXPECT_EQ(round_trip(v, &size), v);
+  EXPECT_LT(size, 16 + 5 + 20u);
+}
+
+TEST(RansTest, NormalizedFrequenciesSumToScale) {
+  std::mt19937_64 rng(11);
+  for (int t = 0; t < 200; ++t) {
+    Histogram h{};
+    const unsigned k = 2 + static_cast<unsigned>(rng() % 255);
+    for (unsigned s = 0; s < k; ++s) h[(s * 7 + t) % 256] = 1 + static_cast<std::uint32_t>(rng() % (t % 2 ? 3 : 1000000));
+    const Frequencies f = normalize_frequencies(h);
+    std::uint32_t sum = 0;
+    for (unsigned s = 0; s < 256; ++s) {
+      EXPECT_EQ(f[s] == 0, h[s] == 0);
+      sum += f[s];
+    }
+    EXPECT_EQ(sum, 4096u);
+  }
+}
+
+TEST(RansTest, CorruptStreamsThrowOrDecodeWithoutCrashing) {
+  const auto v = skewed(5000, 0.7, 5);
+  std::vector<std::byte> payload;
+  rans_encode(v, byte_histogram(v), payload);
+  std::vector<std::byte> out(v.size());
+  for (std::size_t cut = 0; cut < payload.size(); cut += 1 + cut / 8)
+    EXPECT_THROW(rans_decode(std::span(payload).first(cut), out), CorruptError) << cut;
+  std::mt19937_64 rng(9);
+  int thrown = 0;
+  for (int t = 0; t < 2000; ++t) {
+    auto bad = payload;
+    bad[rng() % bad.size()] ^= static_cast<std::byte>(1 + rng() % 255);
+    try {
+      rans_decode(bad, out);
+    } catch (const CorruptError&) {
+      ++thrown;
+    }
+  }
+  EXPECT_GT(thrown, 1500);  // the final-state check catches nearly every flip
+}
+
+TEST(RansTest, Log2FixedPointIsAccurate) {
+  EXPECT_EQ(log2_q16(1), 0u);
+  EXPECT_EQ(log2_q16(4096), 12u << 16);
+  for (std::uint32_t x : {3u, 10u, 4095u, 123456u, 0xffffffffu})
+    EXPECT_NEAR(log2_q16(x) / 65536.0, std::log2(static_cast<double>(x)), 1e-4) << x;
+}
+
+}  // namespace
