@@ -4,6 +4,7 @@
 
 #include "coral/core/error.hpp"
 
+#include <bit>
 #include <cstdint>
 #include <cstring>
 
@@ -42,6 +43,12 @@ EncSymbol make_enc_symbol(std::uint32_t start, std::uint32_t freq) noexcept {
   return s;
 }
 
+unsigned distinct_frequencies(const Frequencies& f) noexcept {
+  unsigned n = 0;
+  for (auto v : f) n += v != 0;
+  return n;
+}
+
 std::size_t freq_table_bytes(const Frequencies& f, unsigned distinct) noexcept {
   std::size_t bytes = 1 + (distinct <= k_list_max ? distinct : 32);
   unsigned seen = 0;
@@ -68,7 +75,6 @@ void write_freq_table(const Frequencies& f, unsigned distinct, std::vector<std::
 
 Frequencies read_freq_table(ByteReader& in) {
   const unsigned distinct = in.u8() + 1;
-  if (distinct < 2) throw CorruptError("rANS table has fewer than 2 symbols");
   unsigned symbols[256];
   unsigned m = 0;
   if (distinct <= k_list_max) {
@@ -130,7 +136,7 @@ std::size_t rans_estimate(const Histogram& counts) noexcept {
   std::uint64_t q16 = 0;
   for (unsigned s = 0; s < 256; ++s)
     if (counts[s] != 0) q16 += std::uint64_t{counts[s]} * ((k_rans_scale_bits << 16) - log2_q16(f[s]));
-  return static_cast<std::size_t>((q16 >> 19) + 2) + freq_table_bytes(f, distinct_symbols(counts)) + 4 * k_rans_ways;
+  return static_cast<std::size_t>((q16 >> 19) + 2) + freq_table_bytes(f, distinct_frequencies(f)) + 4 * k_rans_ways;
 }
 
 void rans_encode(std::span<const std::byte> symbols, const Histogram& counts, std::vector<std::byte>& out) {
@@ -142,48 +148,130 @@ void rans_encode(std::span<const std::byte> symbols, const Histogram& counts, st
     cum += f[s];
   }
   const std::size_t n = symbols.size();
-  // Each symbol emits at most one word; words are written back to front.
+  // Each symbol emits at most one word; words are written back to front. The slot below the
+  // next word is always written (and kept only when the state renormalises), so one spare slot.
   thread_local std::vector<std::uint16_t> words;
   if (words.size() < n + 1) words.resize(n + 1);
   std::uint16_t* const end = words.data() + words.size();
   std::uint16_t* w = end;
-  std::uint32_t x[k_rans_ways];
-  for (auto& s : x) s = k_low;
   const auto* in = reinterpret_cast<const std::uint8_t*>(symbols.data());
-  auto put = [&](std::uint32_t& state, unsigned sym) {
+  // Branch-free, as the renormalisations are unpredictable: the low word is always stored below
+  // the next word and kept (p moves down) only when the state renormalises.
+  const auto put = [&table](std::uint32_t& state, unsigned sym, std::uint16_t*& p) __attribute__((always_inline)) {
     const EncSymbol& e = table[sym];
     std::uint32_t v = state;
-    if (v >= e.x_max) {
-      *--w = static_cast<std::uint16_t>(v);
-      v >>= 16;
-    }
+    p[-1] = static_cast<std::uint16_t>(v);
+    const std::uint32_t hi = v >> 16;
+#if defined(__x86_64__) && defined(__GNUC__)
+    std::uint16_t* const below = p - 1;
+    asm("cmpl %[x_max], %[v]\n\t"
+        "cmovael %[hi], %[v]\n\t"
+        "cmovaeq %[below], %[p]"
+        : [v] "+r"(v), [p] "+r"(p)
+        : [hi] "r"(hi), [below] "r"(below), [x_max] "rm"(e.x_max)
+        : "cc");
+#else
+    const std::uint32_t r = v >= e.x_max;
+    v = (v & (r - 1)) | (hi & (0u - r));
+    p -= r;
+#endif
     const std::uint32_t q = static_cast<std::uint32_t>((std::uint64_t{v} * e.rcp_freq) >> 32) >> e.rcp_shift;
     state = v + e.bias + q * e.cmpl_freq;
   };
+  static_assert(k_rans_ways == 8);
+  std::uint32_t x[k_rans_ways];
+  for (auto& s : x) s = k_low;
   const std::size_t full = n - n % k_rans_ways;
-  for (std::size_t i = n; i > full; --i) put(x[(i - 1) % k_rans_ways], in[i - 1]);
-  for (std::size_t i = full; i > 0; i -= k_rans_ways)
-    for (unsigned j = k_rans_ways; j > 0; --j) put(x[j - 1], in[i - k_rans_ways + j - 1]);
+  for (std::size_t i = n; i > full; --i) put(x[(i - 1) % k_rans_ways], in[i - 1], w);
+  std::uint32_t x0 = x[0], x1 = x[1], x2 = x[2], x3 = x[3], x4 = x[4], x5 = x[5], x6 = x[6], x7 = x[7];
+  for (std::size_t i = full; i > 0; i -= k_rans_ways) {
+    const std::uint8_t* g = in + i - k_rans_ways;
+    put(x7, g[7], w), put(x6, g[6], w), put(x5, g[5], w), put(x4, g[4], w);
+    put(x3, g[3], w), put(x2, g[2], w), put(x1, g[1], w), put(x0, g[0], w);
+  }
+  x[0] = x0, x[1] = x1, x[2] = x2, x[3] = x3, x[4] = x4, x[5] = x5, x[6] = x6, x[7] = x7;
 
-  write_freq_table(f, distinct_symbols(counts), out);
+  write_freq_table(f, distinct_frequencies(f), out);
   for (auto s : x)
     for (int b = 0; b < 4; ++b) put_u8(out, (s >> (8 * b)) & 0xff);
   const std::size_t at = out.size();
-  out.resize(at + 2 * static_cast<std::size_t>(end - w));
+  const std::size_t count = static_cast<std::size_t>(end - w);
+  out.resize(at + 2 * count);
   std::byte* o = out.data() + at;
-  for (; w != end; ++w, o += 2) {
-    o[0] = static_cast<std::byte>(*w & 0xff);
-    o[1] = static_cast<std::byte>(*w >> 8);
+  if constexpr (std::endian::native == std::endian::little) {
+    if (count != 0) std::memcpy(o, w, 2 * count);
+  } else {
+    for (; w != end; ++w, o += 2) {
+      o[0] = static_cast<std::byte>(*w & 0xff);
+      o[1] = static_cast<std::byte>(*w >> 8);
+    }
   }
 }
+
+namespace {
+
+// Decoding tables, indexed by slot: sym_bias = symbol | (slot - cum[symbol]) << 20, freq = freq[symbol].
+struct DecTables {
+  alignas(64) std::uint32_t sym_bias[k_scale];
+  alignas(64) std::uint16_t freq[k_scale];
+};
+
+__attribute__((always_inline)) inline std::uint32_t load_u16(const std::uint8_t* p) noexcept {
+  return std::uint32_t{p[0]} | std::uint32_t{p[1]} << 8;
+}
+
+// x < k_low ? (x << 16 | next word, advance) : x, with conditional moves: the renormalisations
+// are unpredictable and GCC turns the portable form into branches.
+__attribute__((always_inline)) inline void renorm(std::uint32_t& x, const std::uint8_t*& p) noexcept {
+  const std::uint32_t y = (x << 16) | load_u16(p);
+#if defined(__x86_64__) && defined(__GNUC__)
+  const std::uint8_t* const next = p + 2;
+  asm("cmpl %[low], %[x]\n\t"
+      "cmovbl %[y], %[x]\n\t"
+      "cmovbq %[next], %[p]"
+      : [x] "+r"(x), [p] "+r"(p)
+      : [y] "r"(y), [next] "r"(next), [low] "i"(k_low)
+      : "cc");
+#else
+  const std::uint32_t r = x < k_low;
+  x = (x & (r - 1)) | (y & (0u - r));
+  p += 2 * r;
+#endif
+}
+
+// Decodes groups of k_rans_ways symbols while a group can renormalise every state without
+// running out of words. Returns the number of symbols decoded; x and w are updated.
+std::size_t decode_groups_scalar(const DecTables& t, std::uint32_t* x, const std::uint8_t*& w,
+                                 const std::uint8_t* w_end, std::uint8_t* o, std::size_t n) noexcept {
+  static_assert(k_rans_ways == 8);
+  std::uint32_t s0 = x[0], s1 = x[1], s2 = x[2], s3 = x[3], s4 = x[4], s5 = x[5], s6 = x[6], s7 = x[7];
+  const std::uint8_t* p = w;
+  const std::size_t full = n - n % k_rans_ways;
+  std::size_t i = 0;
+  // Branch-free: a renormalisation happens for a few symbols in ten on the planes this codes,
+  // unpredictably, so the next word is always loaded and selected with a conditional move.
+  const auto step = [&t](std::uint32_t& v, std::uint8_t* dst, const std::uint8_t*& q) __attribute__((always_inline)) {
+    const std::uint32_t slot = v & k_mask;
+    const std::uint32_t e = t.sym_bias[slot];
+    *dst = static_cast<std::uint8_t>(e);
+    v = std::uint32_t{t.freq[slot]} * (v >> k_rans_scale_bits) + (e >> 20);
+    renorm(v, q);
+  };
+  for (; i < full && w_end - p >= static_cast<std::ptrdiff_t>(2 * k_rans_ways); i += k_rans_ways) {
+    std::uint8_t* g = o + i;
+    step(s0, g, p), step(s1, g + 1, p), step(s2, g + 2, p), step(s3, g + 3, p);
+    step(s4, g + 4, p), step(s5, g + 5, p), step(s6, g + 6, p), step(s7, g + 7, p);
+  }
+  x[0] = s0, x[1] = s1, x[2] = s2, x[3] = s3, x[4] = s4, x[5] = s5, x[6] = s6, x[7] = s7;
+  w = p;
+  return i;
+}
+
+}  // namespace
 
 void rans_decode(std::span<const std::byte> payload, std::span<std::byte> out) {
   ByteReader in(payload);
   const Frequencies f = read_freq_table(in);
-  std::uint32_t table[k_scale];  // freq | (slot - cum) << 12 | symbol << 24
-  std::uint32_t cum = 0;
-  for (unsigned s = 0; s < 256; ++s)
-    for (std::uint32_t k = 0; k < f[s]; ++k, ++cum) table[cum] = f[s] | (k << 12) | (s << 24);
   std::uint32_t x[k_rans_ways];
   for (auto& s : x) {
     s = in.u32();
@@ -196,40 +284,30 @@ void rans_decode(std::span<const std::byte> payload, std::span<std::byte> out) {
   auto* o = reinterpret_cast<std::uint8_t*>(out.data());
   const std::size_t n = out.size();
 
-  std::size_t i = 0;
-  // Fast path: while a whole group can renormalise every state without running out of words,
-  // decode it branch-free (states are locals so the byte stores cannot alias them).
-  const std::size_t full = n - n % k_rans_ways;
-  static_assert(k_rans_ways == 8);
-  std::uint32_t s0 = x[0], s1 = x[1], s2 = x[2], s3 = x[3], s4 = x[4], s5 = x[5], s6 = x[6], s7 = x[7];
-  const auto step = [&table, o](std::uint32_t& v, std::size_t at) __attribute__((always_inline)) {
-    const std::uint32_t e = table[v & k_mask];
-    o[at] = static_cast<std::uint8_t>(e >> 24);
-    v = (e & 0xfff) * (v >> k_rans_scale_bits) + ((e >> 12) & 0xfff);
-  };
-  const auto renorm = [](std::uint32_t& v, const std::uint8_t*& p) __attribute__((always_inline)) {
-    std::uint16_t word;
-    std::memcpy(&word, p, 2);
-    const bool r = v < k_low;
-    v = r ? (v << 16) | word : v;
-    p += r ? 2 : 0;
-  };
-  for (; i < full && w_end - w >= static_cast<std::ptrdiff_t>(2 * k_rans_ways); i += k_rans_ways) {
-    step(s0, i), step(s1, i + 1), step(s2, i + 2), step(s3, i + 3);
-    step(s4, i + 4), step(s5, i + 5), step(s6, i + 6), step(s7, i + 7);
-    renorm(s0, w), renorm(s1, w), renorm(s2, w), renorm(s3, w);
-    renorm(s4, w), renorm(s5, w), renorm(s6, w), renorm(s7, w);
-  }
-  x[0] = s0, x[1] = s1, x[2] = s2, x[3] = s3, x[4] = s4, x[5] = s5, x[6] = s6, x[7] = s7;
-  for (; i < n; ++i) {
-    std::uint32_t& v = x[i % k_rans_ways];
-    const std::uint32_t e = table[v & k_mask];
-    o[i] = static_cast<std::uint8_t>(e >> 24);
-    v = (e & 0xfff) * (v >> k_rans_scale_bits) + ((e >> 12) & 0xfff);
-    if (v < k_low) {
-      if (w_end - w < 2) throw CorruptError("rANS word stream is truncated");
-      v = (v << 16) | std::uint32_t{w[0]} | std::uint32_t{w[1]} << 8;
-      w += 2;
+  unsigned only = 256;  // the symbol of a one-symbol table: it never changes a state
+  for (unsigned s = 0; s < 256; ++s)
+    if (f[s] == k_scale) only = s;
+  if (only < 256) {
+    if (n != 0) std::memset(o, static_cast<int>(only), n);
+  } else {
+    DecTables t;
+    std::uint32_t cum = 0;
+    for (unsigned s = 0; s < 256; ++s)
+      for (std::uint32_t k = 0; k < f[s]; ++k, ++cum) {
+        t.sym_bias[cum] = s | k << 20;
+        t.freq[cum] = static_cast<std::uint16_t>(f[s]);
+      }
+    std::size_t i = decode_groups_scalar(t, x, w, w_end, o, n);
+    for (; i < n; ++i) {
+      std::uint32_t& v = x[i % k_rans_ways];
+      const std::uint32_t slot = v & k_mask;
+      o[i] = static_cast<std::uint8_t>(t.sym_bias[slot]);
+      v = std::uint32_t{t.freq[slot]} * (v >> k_rans_scale_bits) + (t.sym_bias[slot] >> 20);
+      if (v < k_low) {
+        if (w_end - w < 2) throw CorruptError("rANS word stream is truncated");
+        v = (v << 16) | load_u16(w);
+        w += 2;
+      }
     }
   }
   if (w != w_end) throw CorruptError("rANS word stream has bytes left over");

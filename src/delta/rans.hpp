@@ -2,20 +2,25 @@
 // Order-0 rANS entropy coder for byte planes (DESIGN.md §5 "entropy coding").
 //
 // 32-bit states in [2^15, 2^31), 16-bit renormalisation, probabilities quantised to 12 bits,
-// k_rans_ways interleaved states sharing one word stream, table-driven decoding.
+// k_rans_ways = 8 interleaved states sharing one word stream, table-driven decoding.
 //
 // Payload (its length is known from the enclosing plane record; the symbol count n too):
-//   freq table  u8 m-1 (m = distinct symbols, 2..256)
+//   freq table  u8 m-1 (m = distinct symbols, 1..256)
 //               m <= 31: m symbol bytes, strictly ascending; m >= 32: 32-byte presence bitmap
-//                 (symbol s present when bit s%8 of byte s/8 is set)
-//               m-1 varints: freq-1 of each present symbol in ascending order but the last;
+//                 (symbol s present when bit s%8 of byte s/8 is set; exactly m bits set)
+//               m-1 LEB128 varints: freq-1 of each present symbol in ascending order but the last;
 //                 the last symbol gets 4096 - (sum of the others), which must be >= 1
-//   states      k_rans_ways x u32 LE: the decoder's initial states x[0..k_rans_ways-1]
-//   words       u16 LE words, read front to back by the decoder
-// Decoding symbol i (0 <= i < n) uses state j = i % k_rans_ways:
+//                 (m = 1: no varints, the one symbol has freq 4096 and never changes a state;
+//                 an empty input is coded as m = 1, symbol 0)
+//   states      8 x u32 LE: the decoder's initial states x[0..7], each in [2^15, 2^31)
+//   words       u16 LE words (so the rest of the payload has an even length), read front to back
+// cum[s] = sum of freq[t] for t < s. Decoding symbol i (0 <= i < n) uses state j = i % 8:
 //   slot = x[j] & 4095; s = the symbol with cum[s] <= slot < cum[s] + freq[s];
 //   x[j] = freq[s] * (x[j] >> 12) + slot - cum[s];  if x[j] < 2^15: x[j] = x[j] << 16 | next word
-// After the n symbols every state equals 2^15 and every word has been read.
+// Termination: after the n symbols every state equals 2^15 and every word has been read; anything
+// else is corrupt. The encoder works back to front from states 2^15, emitting the low 16 bits of
+// x[j] (and shifting it right by 16) before coding s when x[j] >= (2^19 * freq[s]); the decoder
+// (scalar, branch-free) reads the same stream whatever machine it runs on.
 
 #include "histogram.hpp"
 
@@ -30,16 +35,17 @@ constexpr unsigned k_rans_scale_bits = 12;
 
 using Frequencies = std::array<std::uint32_t, 256>;
 
-// Quantises counts (at least 2 distinct symbols) to frequencies summing to 4096, each present
-// symbol getting at least 1. Deterministic.
+// Quantises counts to frequencies summing to 4096, each present symbol getting at least 1 (no
+// symbol at all: symbol 0 gets 4096). Deterministic.
 Frequencies normalize_frequencies(const Histogram& counts) noexcept;
 
 // Bytes rans_encode would produce for data with this histogram, estimated from the
 // quantised frequencies (within a few bytes of the real size).
 std::size_t rans_estimate(const Histogram& counts) noexcept;
 
-// Appends the rANS payload of `symbols` to out. counts must be byte_histogram(symbols) and have at
-// least 2 distinct symbols.
+// Appends the rANS payload of `symbols` to out. counts must be byte_histogram(symbols). Any length
+// (0 included) and any distribution (one symbol included, though callers store such planes as
+// constants) is valid.
 void rans_encode(std::span<const std::byte> symbols, const Histogram& counts, std::vector<std::byte>& out);
 
 // Decodes exactly out.size() symbols from a whole payload. Throws CorruptError when the payload is

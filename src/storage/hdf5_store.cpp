@@ -47,6 +47,8 @@ std::unique_ptr<WriteBatch> Hdf5Store::begin_write() { return make_pack_write_ba
 
 void Hdf5Store::remove(std::span<const core::ObjectId> ids) { m_impl->remove(ids); }
 
+void Hdf5Store::drop_copies(std::span<const StoredCopy> copies) { m_impl->drop_copies(copies); }
+
 std::vector<ObjectInfo> Hdf5Store::list() const { return m_impl->list(); }
 
 std::vector<std::string> Hdf5Store::list_packs() const { return m_impl->list_packs(); }

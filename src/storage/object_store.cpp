@@ -9,4 +9,6 @@ void WriteBatch::put_stream(const core::ObjectId& /*id*/, std::uint64_t /*raw_si
   put(info, bytes);
 }
 
+void WriteBatch::put_replacement(const core::ObjectId& /*id*/, std::uint64_t /*raw_size*/, const Producer& /*produce*/) {}
+
 }  // namespace coral::storage

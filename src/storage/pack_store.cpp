@@ -174,15 +174,43 @@ void PackStore::remove(std::span<const core::ObjectId> ids) {
   std::set<std::string> affected;
   for (const core::ObjectId& id : doomed)
     for (const LookupEntry& entry : plan.find(id)) affected.insert(plan.packs()[entry.pack]);
-  if (affected.empty()) return;
+  rewrite_packs(affected, [&](const core::ObjectId& id, const std::string&) { return doomed.count(id) != 0; });
+  core::log().debug("removed {} objects: rewrote {} packs", doomed.size(), affected.size());
+}
 
+void PackStore::drop_copies(std::span<const StoredCopy> copies) {
+  const LookupTable plan = load_catalog(m_layout, CatalogMode::reader);
+  // A copy goes only when the object has a record in a pack that stays.
+  std::set<std::pair<core::ObjectId, std::string>> doomed;
+  std::set<std::string> affected;
+  for (const StoredCopy& c : copies) {
+    bool elsewhere = false, here = false;
+    for (const LookupEntry& entry : plan.find(c.id)) (plan.packs()[entry.pack] == c.pack ? here : elsewhere) = true;
+    if (here && elsewhere) {
+      doomed.emplace(c.id, c.pack);
+      affected.insert(c.pack);
+    }
+  }
+  // Packs rewritten here must not hold the only copy of something doomed elsewhere.
+  for (auto it = doomed.begin(); it != doomed.end();) {
+    bool safe = false;
+    for (const LookupEntry& entry : plan.find(it->first)) safe = safe || !affected.count(plan.packs()[entry.pack]);
+    it = safe ? std::next(it) : doomed.erase(it);
+  }
+  rewrite_packs(affected, [&](const core::ObjectId& id, const std::string& pack) { return doomed.count({id, pack}) != 0; });
+  core::log().debug("dropped {} superseded copies from {} packs", doomed.size(), affected.size());
+}
+
+void PackStore::rewrite_packs(const std::set<std::string>& affected,
+                              const std::function<bool(const core::ObjectId&, const std::string&)>& doomed) {
+  if (affected.empty()) return;
   // 1. Write the survivors of every affected pack into new packs and publish them.
   PackSetWriter writer(m_layout.packs_dir(), m_options.max_pack_bytes);
   std::set<core::ObjectId> kept;
   for (const std::string& name : affected) {
     const PackReader reader(m_layout.pack(name), name);
     for (const IndexRow& row : reader.rows()) {
-      if (doomed.count(row.id) || !kept.insert(row.id).second) continue;
+      if (doomed(row.id, name) || !kept.insert(row.id).second) continue;
       writer.append(row.info(), reader.read(row));
     }
   }
@@ -201,7 +229,6 @@ void PackStore::remove(std::span<const core::ObjectId> ids) {
     if (ec) throw IoError("cannot delete pack '" + name + "': " + ec.message(), "file " + m_layout.pack(name).string());
   }
   core::fs::fsync_dir(m_layout.packs_dir());
-  core::log().debug("removed {} objects: rewrote {} packs into {}", doomed.size(), affected.size(), published.size());
   adopt(std::move(table));
 }
 

@@ -14,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 
 namespace coral::storage {
 
@@ -35,6 +36,7 @@ public:
   std::vector<std::string> list_packs() const;
   std::optional<std::string> find_pack_of(const core::ObjectId& id) const;
   void remove(std::span<const core::ObjectId> ids);
+  void drop_copies(std::span<const StoredCopy> copies);
   void rebuild_lookup();
   // Records freshly published packs in the lookup table (read, merge, write under the lookup
   // lock) and in this store's view.
@@ -49,6 +51,10 @@ private:
   std::shared_ptr<const PackReader> open_pack(const std::string& name) const;  // m_mutex held
   void reload() const;                                                         // m_mutex held
   core::FileLock lock_lookup() const;
+  // Writes the records of `affected` packs that are not doomed into new packs, publishes them,
+  // rewrites the lookup table without the old packs and deletes those.
+  void rewrite_packs(const std::set<std::string>& affected,
+                     const std::function<bool(const core::ObjectId&, const std::string&)>& doomed);
   void adopt(LookupTable table);
 
   Layout m_layout;

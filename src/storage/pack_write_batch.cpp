@@ -29,19 +29,11 @@ public:
   }
 
   void put_stream(const core::ObjectId& id, std::uint64_t raw_size, const Producer& produce) override {
-    std::lock_guard lock(m_mutex);
-    check_usable();
-    if (m_ids.count(id) || m_store.has(id)) return;
-    try {
-      m_writer.begin_object(raw_size + raw_size / 64 + 64);
-      const ObjectInfo info = produce([&](std::span<const std::byte> piece) { m_writer.append_piece(piece); });
-      CORAL_ASSERT(info.id == id);
-      m_writer.end_object(info);
-    } catch (...) {
-      m_failed = true;
-      throw;
-    }
-    m_ids.insert(id);
+    stream(id, raw_size, produce, false);
+  }
+
+  void put_replacement(const core::ObjectId& id, std::uint64_t raw_size, const Producer& produce) override {
+    stream(id, raw_size, produce, true);
   }
 
   void commit() override {
@@ -58,6 +50,22 @@ public:
   }
 
 private:
+  void stream(const core::ObjectId& id, std::uint64_t raw_size, const Producer& produce, bool replacement) {
+    std::lock_guard lock(m_mutex);
+    check_usable();
+    if (m_ids.count(id) || (!replacement && m_store.has(id))) return;
+    try {
+      m_writer.begin_object(raw_size + raw_size / 64 + 64);
+      const ObjectInfo info = produce([&](std::span<const std::byte> piece) { m_writer.append_piece(piece); });
+      CORAL_ASSERT(info.id == id);
+      m_writer.end_object(info);
+    } catch (...) {
+      m_failed = true;
+      throw;
+    }
+    m_ids.insert(id);
+  }
+
   void check_usable() const {
     CORAL_ASSERT(!m_committed);
     if (m_failed)

@@ -2,6 +2,7 @@
 #include "coral/core/log.hpp"
 #include "coral/core/thread_pool.hpp"
 #include "coral/vcs/operations.hpp"
+#include "coral/vcs/refs.hpp"
 #include "base_selection.hpp"
 #include "paths.hpp"
 #include "scan.hpp"
@@ -55,6 +56,18 @@ Candidates collect(Repository& repo, const Index& index, const AddOptions& o) {
   return c;
 }
 
+// The trees of HEAD and its first parents, newest first, at most `count`.
+std::vector<Tree> recent_trees(Repository& repo, unsigned count) {
+  std::vector<Tree> trees;
+  std::optional<core::ObjectId> at = read_head(repo).commit;
+  while (at && trees.size() < count) {
+    const Commit c = repo.objects().read_commit(*at);
+    trees.push_back(repo.objects().read_tree(c.tree));
+    at = c.parents.empty() ? std::nullopt : std::optional<core::ObjectId>(c.parents.front());
+  }
+  return trees;
+}
+
 }  // namespace
 
 AddResult add_locked(Repository& repo, Index& index, const AddOptions& options, const core::ProgressFn& progress) {
@@ -81,11 +94,14 @@ AddResult add_locked(Repository& repo, Index& index, const AddOptions& options, 
   core::ThreadPool pool(static_cast<std::size_t>(repo.jobs()));
   auto writer = repo.objects().begin_data();
   BaseSelector bases(repo.objects(), repo.max_chain(), repo.layout().similarity_dir());
+  const std::vector<Tree> history = todo.empty() ? std::vector<Tree>{} : recent_trees(repo, repo.max_chain() + 1);
   std::vector<IndexEntry> staged;
   std::uint64_t done = 0;
   for (auto& f : todo) {
-    const IndexEntry* before = index.find(f.path);
-    FileEntry entry = hash_file(f, pool, {.writer = writer.get(), .bases = &bases, .previous = before ? &before->file : nullptr});
+    StoreContext ctx{.writer = writer.get(), .bases = &bases};
+    if (const IndexEntry* before = index.find(f.path)) ctx.previous = &before->file;
+    for (const Tree& t : history) ctx.history.push_back(t.find(f.path));
+    FileEntry entry = hash_file(f, pool, ctx);
     result.tensors += entry.tensors.size();
     result.bytes_scanned += f.stat.size;
     done += f.stat.size;
@@ -95,6 +111,7 @@ AddResult add_locked(Repository& repo, Index& index, const AddOptions& options, 
   }
   writer->commit();  // objects (and the lookup table) are durable before the index names them
   result.stored = writer->stats();
+  repo.objects().drop_superseded(writer->superseded());  // records that re-encoded objects replace
   bases.publish();  // a cache: entries only for objects that are durable
 
   for (const auto& path : cand.missing) {  // first: a removed file "a" may make room for "a/b"

@@ -41,17 +41,43 @@ std::shared_ptr<const ChunkSource> BaseSelector::usable(const core::ObjectId& id
   return source;
 }
 
-std::shared_ptr<const ChunkSource> BaseSelector::choose(const core::ObjectId& previous, core::DType previous_dtype,
-                                                        core::DType dtype, std::span<const std::byte> raw,
-                                                        const PieceDone& done_with) const {
-  if (raw.empty() || m_max_chain == 0) return nullptr;
-  if (!previous.is_zero() && previous_dtype == dtype) {
-    const auto info = m_db.data_store().find_info(previous);
-    // The same tensor one commit back: use it, or when its chain is full start a new one here
-    // (self-contained), so that the newest objects of a long series stay cheap to read.
-    if (info && info->raw_size == raw.size()) return usable(previous, raw.size());
+BasePlan BaseSelector::choose(const Lineage& lineage, core::DType dtype, std::span<const std::byte> raw,
+                              const PieceDone& done_with) const {
+  if (raw.empty() || m_max_chain == 0) return {};
+  if (!lineage.previous.is_zero() && lineage.previous_dtype == dtype) {
+    const auto info = m_db.data_store().find_info(lineage.previous);
+    if (info && info->raw_size == raw.size()) {
+      auto source = ChunkSource::open(m_db.data_store(), lineage.previous);
+      if (!source) return {};
+      if (source->depth() == 0) {
+        if (height(lineage.previous, lineage.history) + 1 > m_max_chain) return {};
+        return {BasePlan::Kind::reverse, std::move(source)};
+      }
+      if (source->depth() + 1 > m_max_chain) return {};
+      return {BasePlan::Kind::forward, std::move(source)};
+    }
   }
-  return similar(dtype, raw, done_with);
+  if (auto source = similar(dtype, raw, done_with)) return {BasePlan::Kind::forward, std::move(source)};
+  return {};
+}
+
+unsigned BaseSelector::height(const core::ObjectId& id, const std::vector<core::ObjectId>& history) const {
+  unsigned h = 0;
+  core::ObjectId head = id;
+  for (bool found = true; found && h <= m_max_chain;) {
+    found = false;
+    for (const auto& older : history) {
+      if (older == head) continue;
+      const auto info = m_db.data_store().find_info(older);
+      if (info && info->base == head) {
+        head = older;
+        ++h;
+        found = true;
+        break;
+      }
+    }
+  }
+  return h;
 }
 
 std::shared_ptr<const ChunkSource> BaseSelector::similar(core::DType dtype, std::span<const std::byte> raw,

@@ -1,9 +1,16 @@
 #pragma once
-// Choosing the delta base of an object being stored (DESIGN.md §5): the object of the same path
-// and tensor name in the index (the parent commit plus what is staged), else a similar tensor
-// found by the similarity index (§6) and verified by cosine on the full data, else none. A base
-// is used only when it keeps the chain a read decodes within delta.max_chain; the encoder then
-// uses it only for the chunks it makes smaller.
+// Choosing how an object being stored relates to what is stored already (DESIGN.md §5).
+//
+// For the same path and tensor name as in the index (the parent commit plus what is staged),
+// the new version is stored self-contained and the previous version, when it is self-contained
+// itself, is re-encoded as an XOR delta against the new one ("reverse", as git packs keep the
+// newest whole): the newest checkpoint of a series always reads without decoding a chain, and
+// the older ones cost a delta each. The previous version's history (along first parents) bounds
+// the chain that re-encoding makes at delta.max_chain; past that it stays whole. When the
+// previous version is a delta already, the new one becomes a delta against it ("forward") if
+// the chain stays within the bound. With no previous version, a similar tensor found by the
+// similarity index (§6) and verified by cosine on the full data is a forward base. The encoder
+// keeps a delta only for the chunks it makes smaller.
 
 #include "chunk_source.hpp"
 #include "coral/core/dtype.hpp"
@@ -17,31 +24,45 @@
 
 namespace coral::vcs {
 
+// The versions of one object: what the index holds for the same path and tensor name, and the
+// ids of the same path and name in HEAD, HEAD~1, ... (first parents), newest first.
+struct Lineage {
+  core::ObjectId previous;  // zero when none
+  core::DType previous_dtype = core::DType::u8;
+  std::vector<core::ObjectId> history;
+};
+
+struct BasePlan {
+  enum class Kind { none, forward, reverse };
+  Kind kind = Kind::none;
+  // forward: the base of the new object; reverse: the previous version, to be re-encoded
+  // against the new object.
+  std::shared_ptr<const ChunkSource> source;
+};
+
 class BaseSelector {
 public:
   // `similarity_dir` empty: no similarity lookups.
   BaseSelector(const ObjectDb& db, unsigned max_chain, const std::filesystem::path& similarity_dir);
   ~BaseSelector();
 
-  // `previous`: the id of the same path and tensor in the index (zero when none) and its dtype.
-  // `raw`: the new object's bytes (sampled for the signature, read whole to verify a candidate;
-  // `done_with`, when given, is called with each piece read, e.g. to drop mapped pages).
-  // Thread-safe.
+  // `raw`: the new object's bytes (sampled for the signature, read whole to verify a similarity
+  // candidate; `done_with`, when given, is called with each piece read, e.g. to drop mapped
+  // pages). Thread-safe.
   using PieceDone = std::function<void(std::span<const std::byte>)>;
-  std::shared_ptr<const ChunkSource> choose(const core::ObjectId& previous, core::DType previous_dtype,
-                                            core::DType dtype, std::span<const std::byte> raw,
-                                            const PieceDone& done_with = {}) const;
+  BasePlan choose(const Lineage& lineage, core::DType dtype, std::span<const std::byte> raw,
+                  const PieceDone& done_with = {}) const;
   // Notes a stored object for the similarity index (thread-safe); publish() writes what was noted,
   // once the objects are durable.
   void remember(const core::ObjectId& id, core::DType dtype, std::span<const std::byte> raw);
   void publish();
 
-  // A base usable for an object of raw_size bytes, or null (absent, other size, chain too long).
-  std::shared_ptr<const ChunkSource> usable(const core::ObjectId& id, std::uint64_t raw_size) const;
-
 private:
+  std::shared_ptr<const ChunkSource> usable(const core::ObjectId& id, std::uint64_t raw_size) const;
   std::shared_ptr<const ChunkSource> similar(core::DType dtype, std::span<const std::byte> raw,
                                              const PieceDone& done_with) const;
+  // How many older versions in `history` decode through `id` (a chain ending at it).
+  unsigned height(const core::ObjectId& id, const std::vector<core::ObjectId>& history) const;
 
   struct State;
   const ObjectDb& m_db;

@@ -20,13 +20,22 @@ struct ChunkJob {
   core::ObjectId id;
   std::uint64_t raw_size = 0;
   core::DType dtype = core::DType::u8;
-  const ChunkSource* base = nullptr;  // same raw size, or null
   // Copies chunk i's raw bytes into out (chunk i of the 2^delta::k_chunk_log2 grid); called on
   // pool threads in any order. Throws (IoError) when the source no longer matches the id.
-  std::function<void(std::uint64_t i, std::span<std::byte> out)> fill;
+  using Fill = std::function<void(std::uint64_t i, std::span<std::byte> out)>;
+  Fill fill;
+  // The delta base (same raw size): its id and its chunks, or a zero id for none.
+  core::ObjectId base_id;
+  Fill base_fill;
+  // Store a second record of an object that is stored already (DataWriter::put_replacement).
+  bool replacement = false;
 };
 
-// Encodes and stores the object (the caller has claimed job.id). With a null pool, runs inline.
+// A job's base read from a stored object.
+ChunkJob::Fill base_chunks(std::shared_ptr<const ChunkSource> source);
+
+// Encodes and stores the object (the caller has claimed job.id, unless it is a replacement).
+// With a null pool, runs inline.
 void store_chunked(DataWriter& writer, const ChunkJob& job, core::ThreadPool* pool);
 
 }  // namespace coral::vcs

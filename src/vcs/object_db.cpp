@@ -3,6 +3,7 @@
 #include "chunk_encoder.hpp"
 #include "chunk_source.hpp"
 #include "coral/core/error.hpp"
+#include "coral/core/log.hpp"
 #include "coral/delta/chunks.hpp"
 #include "coral/delta/codec.hpp"
 #include "coral/storage/hdf5_store.hpp"
@@ -65,6 +66,7 @@ struct DataWriter::Impl {
   int threads = 1;
   std::mutex mutex;
   std::unordered_set<core::ObjectId, core::ObjectIdHash> seen;
+  std::vector<storage::StoredCopy> superseded;
   std::atomic<std::uint64_t> objects{0}, raw{0}, stored{0};
 };
 
@@ -122,6 +124,33 @@ void DataWriter::put_stream(
   m_impl->objects += 1;
   m_impl->raw += raw_size;
   m_impl->stored += stored;
+}
+
+void DataWriter::put_replacement(
+    const core::ObjectId& id, std::uint64_t raw_size,
+    const std::function<storage::ObjectInfo(const std::function<void(std::span<const std::byte>)>&)>& produce) {
+  auto* packs = dynamic_cast<storage::Hdf5Store*>(m_impl->store);
+  const auto old_pack = packs ? packs->find_pack_of(id) : std::nullopt;
+  if (!old_pack) return;
+  {
+    std::lock_guard lock(m_impl->mutex);
+    if (!m_impl->seen.insert(id).second) return;
+  }
+  std::uint64_t stored = 0;
+  m_impl->batch->put_replacement(id, raw_size, [&](const storage::WriteBatch::PieceSink& sink) {
+    return produce([&](std::span<const std::byte> piece) {
+      stored += piece.size();
+      sink(piece);
+    });
+  });
+  m_impl->stored += stored;
+  std::lock_guard lock(m_impl->mutex);
+  m_impl->superseded.push_back({id, *old_pack});
+}
+
+std::vector<storage::StoredCopy> DataWriter::superseded() const {
+  std::lock_guard lock(m_impl->mutex);
+  return m_impl->superseded;
 }
 
 int DataWriter::zstd_level() const noexcept { return m_impl->zstd_level; }
@@ -218,6 +247,16 @@ void ObjectDb::stream_data(const core::ObjectId& id, const std::function<void(st
 
 std::unique_ptr<DataWriter> ObjectDb::begin_data() {
   return std::make_unique<DataWriter>(m_impl->packs.begin_write(), m_impl->packs, m_impl->zstd_level, m_impl->threads);
+}
+
+void ObjectDb::drop_superseded(std::span<const storage::StoredCopy> copies) {
+  if (copies.empty()) return;
+  try {
+    m_impl->packs.drop_copies(copies);
+  } catch (const Error& e) {
+    core::log().warn("could not drop {} superseded object records (they stay, still valid): {}", copies.size(),
+                     e.what());
+  }
 }
 
 storage::Hdf5Store& ObjectDb::data_store() { return m_impl->packs; }

@@ -25,8 +25,7 @@ constexpr std::size_t k_copy_limit = 4 * delta::k_chunk_bytes;
 struct Piece {
   std::span<const std::byte> bytes;
   core::DType dtype = core::DType::u8;
-  core::ObjectId previous;  // same path (and tensor name) in the index
-  core::DType previous_dtype = core::DType::u8;
+  Lineage lineage;               // same path (and tensor name) in the index and in history
   core::ObjectId* id = nullptr;  // where the hash goes
   bool big = false;
   std::vector<core::ObjectId> chunk_ids;  // big objects: hash of each chunk, taken with the id
@@ -36,20 +35,43 @@ void release(const core::fs::MappedFile& map, std::span<const std::byte> bytes) 
   map.release(static_cast<std::size_t>(bytes.data() - map.bytes().data()), bytes.size());
 }
 
+// Stores the object `p` (claimed), with `chunk(i, out)` giving its raw chunks, as its base plan
+// says: a delta against a stored base, or self-contained and then, for a reverse plan, the
+// previous version re-encoded as a delta against it.
+void store_planned(const StoreContext& ctx, const Piece& p, const BasePlan& plan, const ChunkJob::Fill& chunk,
+                   core::ThreadPool* pool) {
+  ChunkJob job;
+  job.id = *p.id;
+  job.raw_size = p.bytes.size();
+  job.dtype = p.dtype;
+  job.fill = chunk;
+  if (plan.kind == BasePlan::Kind::forward) {
+    job.base_id = plan.source->info().id;
+    job.base_fill = base_chunks(plan.source);
+  }
+  store_chunked(*ctx.writer, job, pool);
+  if (plan.kind != BasePlan::Kind::reverse) return;
+  ChunkJob older;
+  older.id = plan.source->info().id;
+  older.raw_size = p.bytes.size();
+  older.dtype = p.dtype;
+  older.fill = base_chunks(plan.source);
+  older.base_id = *p.id;
+  older.base_fill = chunk;
+  older.replacement = true;
+  store_chunked(*ctx.writer, older, pool);
+}
+
 // Stores a small object from a private copy, so that what is stored is what was hashed.
 void store_small(const StoreContext& ctx, Piece& p, std::span<const std::byte> copy) {
   if (!ctx.writer->claim(*p.id)) return;
-  std::shared_ptr<const ChunkSource> base;
-  if (ctx.bases) base = ctx.bases->choose(p.previous, p.previous_dtype, p.dtype, copy);
-  ChunkJob job;
-  job.id = *p.id;
-  job.raw_size = copy.size();
-  job.dtype = p.dtype;
-  job.base = base.get();
-  job.fill = [&](std::uint64_t i, std::span<std::byte> out) {
-    std::memcpy(out.data(), copy.data() + (i << delta::k_chunk_log2), out.size());
-  };
-  store_chunked(*ctx.writer, job, nullptr);
+  BasePlan plan;
+  if (ctx.bases) plan = ctx.bases->choose(p.lineage, p.dtype, copy);
+  store_planned(ctx, p, plan,
+                [&](std::uint64_t i, std::span<std::byte> out) {
+                  std::memcpy(out.data(), copy.data() + (i << delta::k_chunk_log2), out.size());
+                },
+                nullptr);
   if (ctx.bases) ctx.bases->remember(*p.id, p.dtype, copy);
 }
 
@@ -87,22 +109,17 @@ void hash_big(const core::fs::MappedFile& map, Piece& p, bool with_chunks) {
 void store_big(const core::fs::MappedFile& map, const StoreContext& ctx, Piece& p, core::ThreadPool& pool,
                const std::string& path) {
   if (!ctx.writer->claim(*p.id)) return;
-  std::shared_ptr<const ChunkSource> base;
+  BasePlan plan;
   if (ctx.bases)
-    base = ctx.bases->choose(p.previous, p.previous_dtype, p.dtype, p.bytes,
-                             [&](std::span<const std::byte> piece) { release(map, piece); });
-  ChunkJob job;
-  job.id = *p.id;
-  job.raw_size = p.bytes.size();
-  job.dtype = p.dtype;
-  job.base = base.get();
-  job.fill = [&](std::uint64_t i, std::span<std::byte> out) {
-    const auto part = p.bytes.subspan(static_cast<std::size_t>(i << delta::k_chunk_log2), out.size());
-    std::memcpy(out.data(), part.data(), out.size());
-    release(map, part);
-    if (core::hash_bytes(out) != p.chunk_ids[static_cast<std::size_t>(i)]) changed_while_reading(path);
-  };
-  store_chunked(*ctx.writer, job, &pool);
+    plan = ctx.bases->choose(p.lineage, p.dtype, p.bytes, [&](std::span<const std::byte> piece) { release(map, piece); });
+  store_planned(ctx, p, plan,
+                [&](std::uint64_t i, std::span<std::byte> out) {
+                  const auto part = p.bytes.subspan(static_cast<std::size_t>(i << delta::k_chunk_log2), out.size());
+                  std::memcpy(out.data(), part.data(), out.size());
+                  release(map, part);
+                  if (core::hash_bytes(out) != p.chunk_ids[static_cast<std::size_t>(i)]) changed_while_reading(path);
+                },
+                &pool);
   if (ctx.bases) ctx.bases->remember(*p.id, p.dtype, p.bytes);
 }
 
@@ -139,7 +156,9 @@ FileEntry hash_file(ParsedFile& file, core::ThreadPool& pool, const StoreContext
   first.id = &entry.id;
   if (file.layout.format == core::FileFormat::raw) {
     first.bytes = data;
-    if (ctx.previous && ctx.previous->format == core::FileFormat::raw) first.previous = ctx.previous->id;
+    if (ctx.previous && ctx.previous->format == core::FileFormat::raw) first.lineage.previous = ctx.previous->id;
+    for (const FileEntry* h : ctx.history)
+      if (h && h->format == core::FileFormat::raw) first.lineage.history.push_back(h->id);
   } else {
     skeleton = core::extract_skeleton(file.layout, data);
     first.bytes = {reinterpret_cast<const std::byte*>(skeleton.data()), skeleton.size()};
@@ -148,6 +167,12 @@ FileEntry hash_file(ParsedFile& file, core::ThreadPool& pool, const StoreContext
   std::unordered_map<std::string_view, const TensorEntry*> before;
   if (ctx.previous)
     for (const auto& t : ctx.previous->tensors) before.emplace(t.name, &t);
+  std::vector<std::unordered_map<std::string_view, core::ObjectId>> history;
+  for (const FileEntry* h : ctx.history) {
+    auto& names = history.emplace_back();
+    if (h)
+      for (const auto& t : h->tensors) names.emplace(t.name, t.id);
+  }
   for (std::size_t i = 0; i < extents.size(); ++i) {
     const auto& x = extents[i];
     TensorEntry& t = entry.tensors[i];
@@ -162,8 +187,10 @@ FileEntry hash_file(ParsedFile& file, core::ThreadPool& pool, const StoreContext
     p.dtype = x.dtype;
     p.id = &t.id;
     if (const auto it = before.find(t.name); it != before.end()) {
-      p.previous = it->second->id;
-      p.previous_dtype = it->second->dtype;
+      p.lineage.previous = it->second->id;
+      p.lineage.previous_dtype = it->second->dtype;
+      for (const auto& names : history)
+        if (const auto h = names.find(t.name); h != names.end()) p.lineage.history.push_back(h->second);
     }
   }
   for (auto& p : pieces) p.big = p.bytes.size() > k_copy_limit && p.bytes.data() != nullptr &&

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace coral::vcs {
 
@@ -34,6 +35,7 @@ struct StoreContext {
   DataWriter* writer = nullptr;          // null: hash only
   BaseSelector* bases = nullptr;         // null: no deltas
   const FileEntry* previous = nullptr;   // the index's entry for the same path, if any
+  std::vector<const FileEntry*> history;  // the same path in HEAD, HEAD~1, ... (first parents; null when absent)
 };
 
 // Hashes (and stores, when ctx.writer is set) the skeleton and tensors on the pool. Objects up

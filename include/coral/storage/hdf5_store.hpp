@@ -37,6 +37,12 @@ private:
   ObjectInfo m_info;
 };
 
+// One record of an object in one pack.
+struct StoredCopy {
+  core::ObjectId id;
+  std::string pack;  // "pack-<hex>"
+};
+
 struct Hdf5StoreOptions {
   std::uint64_t max_pack_bytes = 2ull << 30;  // a write batch starts a new pack past this size
   double lock_wait_seconds = 30;              // for the short lookup-table lock
@@ -71,6 +77,11 @@ public:
   // absent.
   ObjectInfo read_stream(const core::ObjectId& id, std::size_t piece,
                          const std::function<void(std::span<const std::byte>)>& sink) const;
+
+  // Drops the record of each object from the named pack (rewriting the pack without it), when
+  // another pack holds a record of the same object: what a replacement superseded. Crash-safe
+  // like remove(); a copy that is the last one is kept.
+  void drop_copies(std::span<const StoredCopy> copies);
 
   // The object for random access to its encoded bytes; nullopt when absent.
   std::optional<PackObject> open_object(const core::ObjectId& id) const;

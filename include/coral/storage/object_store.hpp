@@ -47,6 +47,11 @@ public:
   // and calls put().
   using Producer = std::function<ObjectInfo(const PieceSink&)>;
   virtual void put_stream(const core::ObjectId& id, std::uint64_t raw_size, const Producer& produce);
+  // A second record of an object that is already stored (the same raw bytes, encoded another
+  // way, e.g. as a delta against a newer object): stored unless this batch has the id already.
+  // Readers may use either record until the old one is dropped. Only the pack store keeps
+  // replacements; the default ignores them.
+  virtual void put_replacement(const core::ObjectId& id, std::uint64_t raw_size, const Producer& produce);
   virtual void commit() = 0;
 };
 

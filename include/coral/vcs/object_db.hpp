@@ -20,6 +20,7 @@ class Hdf5Store;
 class ObjectStore;
 class WriteBatch;
 struct ObjectInfo;
+struct StoredCopy;
 }  // namespace coral::storage
 
 namespace coral::vcs {
@@ -48,6 +49,12 @@ public:
   // The same for bytes produced piece by piece (storage::WriteBatch::put_stream).
   void put_stream(const core::ObjectId& id, std::uint64_t raw_size,
                   const std::function<storage::ObjectInfo(const std::function<void(std::span<const std::byte>)>&)>& produce);
+  // A second record of an object that is stored already (re-encoded as a delta against a newer
+  // object); the pack record it supersedes is listed by superseded() for dropping after commit().
+  void put_replacement(
+      const core::ObjectId& id, std::uint64_t raw_size,
+      const std::function<storage::ObjectInfo(const std::function<void(std::span<const std::byte>)>&)>& produce);
+  std::vector<storage::StoredCopy> superseded() const;
   int zstd_level() const noexcept;
   int threads() const noexcept;
   void commit();
@@ -78,6 +85,9 @@ public:
   // hash does not match (so a caller writing a temp file must not publish it then).
   void stream_data(const core::ObjectId& id, const std::function<void(std::span<const std::byte>)>& sink) const;
   std::unique_ptr<DataWriter> begin_data();
+  // Drops pack records superseded by replacements (DataWriter::superseded(), after its commit()).
+  // Best effort: a failure is logged and leaves both records, which stay valid.
+  void drop_superseded(std::span<const storage::StoredCopy> copies);
   storage::Hdf5Store& data_store();
   const storage::Hdf5Store& data_store() const;
   // Delta steps from the object to a self-contained one (0 for none); nullopt when not stored.

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <gtest/gtest.h>
 #include <random>
+#include <string>
 #include <vector>
 
 using namespace coral;
@@ -46,6 +47,42 @@ TEST(RansTest, RoundTripsAnyDistributionAndLength) {
     EXPECT_EQ(round_trip(two), two) << n;
     EXPECT_EQ(round_trip(geometric), geometric) << n;
   }
+}
+
+TEST(RansTest, RoundTripsEveryShortLength) {
+  // Lengths around the 8 interleaved states and the fast path's group boundaries.
+  std::mt19937_64 rng(13);
+  for (std::size_t n = 0; n <= 100; ++n) {
+    std::vector<std::byte> uniform(n), skew(n), one(n, std::byte{0xa5});
+    for (std::size_t i = 0; i < n; ++i) {
+      uniform[i] = static_cast<std::byte>(rng());
+      skew[i] = rng() % 16 == 0 ? static_cast<std::byte>(rng()) : std::byte{0};
+    }
+    EXPECT_EQ(round_trip(uniform), uniform) << n;
+    EXPECT_EQ(round_trip(skew), skew) << n;
+    EXPECT_EQ(round_trip(one), one) << n;
+  }
+}
+
+TEST(RansTest, OneSymbolCostsOnlyTableAndStates) {
+  const std::vector<std::byte> v(100000, std::byte{7});
+  std::size_t size = 0;
+  EXPECT_EQ(round_trip(v, &size), v);
+  EXPECT_EQ(size, 2 + 4 * k_rans_ways);
+  std::size_t empty_size = 0;
+  EXPECT_TRUE(round_trip({}, &empty_size).empty());
+  EXPECT_EQ(empty_size, 2 + 4 * k_rans_ways);
+}
+
+TEST(RansTest, StreamBytesArePinned) {
+  // The format is documented byte by byte (docs/format.md): any change to these bytes is a format change.
+  std::vector<std::byte> v(20);
+  for (std::size_t i = 0; i < v.size(); ++i) v[i] = static_cast<std::byte>(i % 3 == 0 ? 1 : i % 5 == 0 ? 200 : 0);
+  std::vector<std::byte> payload;
+  rans_encode(v, byte_histogram(v), payload);
+  std::string hex;
+  for (auto b : payload) hex += "0123456789abcdef"[std::to_integer<unsigned>(b) >> 4], hex += "0123456789abcdef"[std::to_integer<unsigned>(b) & 15];
+  EXPECT_EQ(hex, "020001c8cd11980b648e040016a204000b011a00648e0400aa940200acfe0800a28d0200aa940200");
 }
 
 TEST(RansTest, AllByteValuesWithOneDominant) {
@@ -106,6 +143,32 @@ TEST(RansTest, CorruptStreamsThrowOrDecodeWithoutCrashing) {
     }
   }
   EXPECT_GT(thrown, 1500);  // the final-state check catches nearly every flip
+}
+
+TEST(RansTest, CorruptShortAndOneSymbolStreamsThrow) {
+  for (std::size_t n : {0u, 1u, 5u, 9u, 17u, 1000u}) {
+    std::vector<std::byte> v(n, std::byte{3});
+    if (n > 2) v[n / 2] = std::byte{4};
+    std::vector<std::byte> payload;
+    rans_encode(v, byte_histogram(v), payload);
+    std::vector<std::byte> out(n);
+    for (std::size_t at = 0; at < payload.size(); ++at) {
+      auto bad = payload;
+      bad[at] ^= std::byte{0x40};
+      try {
+        rans_decode(bad, out);  // may decode to something else, must not crash
+      } catch (const CorruptError&) {
+      }
+    }
+    auto longer = payload;
+    longer.push_back(std::byte{0}), longer.push_back(std::byte{0});
+    EXPECT_THROW(rans_decode(longer, out), CorruptError) << n;
+    // (A one-symbol stream never changes its states, so only the plane record's n checks its length.)
+    std::vector<std::byte> more(n + 1);
+    if (n > 2) {
+      EXPECT_THROW(rans_decode(payload, more), CorruptError) << n;
+    }
+  }
 }
 
 TEST(RansTest, Log2FixedPointIsAccurate) {

@@ -1,5 +1,6 @@
-// The storage engine end to end (DESIGN.md §5): checkpoint series stored as XOR deltas against
-// the parent's tensors, chains bounded by delta.max_chain, big tensors encoded in chunks on every
+// The storage engine end to end (DESIGN.md §5): a checkpoint series stored newest-whole with the
+// older versions re-encoded as XOR deltas against their successors, chains bounded by
+// delta.max_chain, big tensors encoded in chunks on every
 // thread with the same bytes for any thread count, and damage detected on read.
 
 #include "coral/core/error.hpp"
@@ -57,7 +58,7 @@ protected:
   storage::ObjectInfo info(const core::ObjectId& id) { return *repo->objects().data_store().find_info(id); }
 };
 
-TEST_F(DeltaStorageTest, SeriesIsStoredAsDeltasAgainstTheParentAndChecksOutByteIdentical) {
+TEST_F(DeltaStorageTest, SeriesKeepsTheNewestWholeAndOlderVersionsAsDeltas) {
   constexpr std::uint64_t n = 300'000, nb = 64;
   Drift w(n, 1), b(nb, 2);
   std::vector<std::string> versions;
@@ -69,14 +70,22 @@ TEST_F(DeltaStorageTest, SeriesIsStoredAsDeltasAgainstTheParentAndChecksOutByteI
     w.step();
     b.step();
   }
-  const auto first = tensor("HEAD~3", "model.safetensors", "w");
+  const auto oldest = tensor("HEAD~3", "model.safetensors", "w");
   const auto second = tensor("HEAD~2", "model.safetensors", "w");
-  EXPECT_TRUE(info(first.id).base.is_zero());
-  EXPECT_EQ(info(second.id).base, first.id);
-  EXPECT_EQ(repo->objects().delta_depth(tensor("HEAD", "model.safetensors", "w").id), 3u);
-  // The XOR delta of a 1e-3 drift is much smaller than the self-contained first version.
-  EXPECT_LT(info(second.id).stored_size, info(first.id).stored_size * 8 / 10);
-  EXPECT_LT(info(first.id).stored_size, n * 4 * 100 / 112);  // byte planes beat raw by > 12%
+  const auto newest = tensor("HEAD", "model.safetensors", "w");
+  EXPECT_EQ(info(oldest.id).base, second.id);
+  EXPECT_TRUE(info(newest.id).base.is_zero());
+  EXPECT_EQ(repo->objects().delta_depth(newest.id), 0u);
+  EXPECT_EQ(repo->objects().delta_depth(oldest.id), 3u);
+  // The XOR delta of a 1e-3 drift is much smaller than the self-contained newest version.
+  EXPECT_LT(info(oldest.id).stored_size, info(newest.id).stored_size * 8 / 10);
+  EXPECT_LT(info(newest.id).stored_size, n * 4 * 100 / 112);  // byte planes beat raw by > 12%
+  // The self-contained records that the deltas replaced are gone from the packs.
+  std::uint64_t stored = 0, on_disk = 0;
+  for (const auto& i : repo->objects().data_store().list()) stored += i.stored_size;
+  for (const auto& e : stdfs::directory_iterator(repo->layout().packs_dir()))
+    if (e.path().extension() == ".h5") on_disk += e.file_size();
+  EXPECT_LT(on_disk, stored + 4 * (64u << 10)) << stored;
 
   for (int back = 0; back < 4; ++back) {
     stdfs::remove(dir / "model.safetensors");
@@ -94,15 +103,19 @@ TEST_F(DeltaStorageTest, MaxChainBoundsTheDeltasAReadDecodes) {
   ASSERT_EQ(bounded.max_chain(), 2u);
   constexpr std::uint64_t n = 100'000;
   Drift w(n, 3), b(8, 4);
-  std::vector<unsigned> depths;
+  std::vector<core::ObjectId> ids;
   for (int epoch = 1; epoch <= 7; ++epoch) {
     test::write_file(dir / "m.safetensors", checkpoint(w, b, n, 8));
     add(bounded, {.paths = {"m.safetensors"}});
     commit(bounded, {.message = "e"});
-    depths.push_back(*bounded.objects().delta_depth(tensor("HEAD", "m.safetensors", "w").id));
+    ids.push_back(tensor("HEAD", "m.safetensors", "w").id);
     w.step();
   }
-  EXPECT_EQ(depths, (std::vector<unsigned>{0, 1, 2, 0, 1, 2, 0}));
+  // Each new version is whole and re-encodes its predecessor until that would make a chain of
+  // three: then the predecessor stays whole and a new chain starts.
+  std::vector<unsigned> depths;
+  for (const auto& id : ids) depths.push_back(*bounded.objects().delta_depth(id));
+  EXPECT_EQ(depths, (std::vector<unsigned>{2, 1, 0, 2, 1, 0, 0}));
 }
 
 TEST_F(DeltaStorageTest, BigTensorsAreChunkedIdenticallyForAnyThreadCount) {
@@ -148,7 +161,7 @@ TEST_F(DeltaStorageTest, DamagedDeltaIsReportedNamingTheObject) {
   test::write_file(dir / "m.safetensors", checkpoint(w, b, n, 8));
   add(*repo, {.paths = {"m.safetensors"}});
   commit(*repo, {.message = "2"});
-  const auto t = tensor("HEAD", "m.safetensors", "w");
+  const auto t = tensor("HEAD~1", "m.safetensors", "w");  // re-encoded against its successor
   ASSERT_FALSE(info(t.id).base.is_zero());
 
   // Find the delta's stored bytes in its pack file and flip one in the middle (with the pack
