@@ -1,29 +1,43 @@
 #!/usr/bin/python3
-"""End-to-end benchmark of coral against zstd and cp on one generated series of checkpoints.
+"""End-to-end benchmark of coral against zstd, reference coders and cp, on generated checkpoints.
 
 Called by benchmarks/run.sh (which builds coral and generates the data); usable on its own:
 
     /usr/bin/python3 benchmarks/bench.py --coral build-bench/src/cli/coral --data DIR \
-        --work DIR [--reps 3] [--out docs/performance.md] [--command "..."]
+        --work DIR [--reps 5] [--out docs/performance.md] [--command "..."] [--z19 first]
 
-DIR (--data) holds epoch-1 ... epoch-N (as benchmarks/data/gen_checkpoints.py writes them) and
-metrics.jsonl. Every repetition runs every tool, side by side, on the same files:
+DIR (--data) is what `benchmarks/data/gen_checkpoints.py --sets all` writes: fp32/epoch-1..N,
+bf16/epoch-1..N, finetune/ft-1..K, quantized/{int8,dequant}, metrics.jsonl (a directory with
+only epoch-1..N in it is taken as the series, without the other sets).
 
-    zstd -3 -T1       each checkpoint's files -> .zst files              (compress only)
-    zstd -d -T1       those .zst files -> plain files
-    cp -r             each checkpoint directory -> a copy
-    coral add+commit  a fresh repository; per checkpoint, its files are hard-linked into ckpt/
-                      (the very same files zstd read, already in the page cache), then
-                      `coral add ckpt` and `coral commit -m "epoch K" --metric val_loss=X`
-    coral add         once more on the unchanged tree
-    coral checkout    every commit in turn (main~(N-1) ... main~1, main) in that repository,
-                      each time from a clean working tree
-    coral status      twice on the unchanged tree; the second run is reported
+Storage, once per set, every tool on the same files:
+
+    zstd -3 -T1, zstd -19     each file whole (-19 with --z19-threads, on the checkpoints --z19
+                              selects: by default the first of each set)
+    planes + zstd -3          benchmarks/ref_coders.py: per tensor, byte planes, zstd -3 each
+    XOR + planes + zstd -3    the same after XOR with the same-named tensor of the previous
+                              checkpoint of the set (fine-tunes and quantized: the last FP32 epoch)
+    coral                     `du -sb .coral` (all metadata counted): the FP32 series committed
+                              one checkpoint after the other on main; fine-tunes and quantized
+                              variants each on its own branch from the last FP32 commit
+                              (`coral checkout -b ft-1 main`, files replaced, add, commit), their
+                              increment measured; the BF16 series in a repository of its own
+
+Throughput, on the FP32 series, every repetition running every tool on the same files:
+
+    zstd -3 -T1 / zstd -d -T1 each checkpoint's files -> .zst files -> plain files
+    cp -r                     each checkpoint directory -> a copy
+    coral add+commit          a fresh repository; per checkpoint its files are hard-linked into
+                              ckpt/ over the previous ones (same paths, new files, as a training
+                              script saving in place), then `coral add ckpt`, `coral commit`
+    coral checkout            the newest and the oldest commit, each into an empty ckpt/
+                              (`rm -r ckpt; coral checkout -f REV`), checked byte for byte once
+    coral status              twice on the unchanged tree; the second run is reported
 
 The page cache is warmed (every input file read) before the first repetition and `sync` runs
 before every timed step, so no tool pays for another's dirty pages. Times are wall-clock; each
-figure is the best of --reps repetitions of the whole step (sums over the checkpoints). Peak RSS
-comes from /usr/bin/time -v around every `coral add` and `coral checkout`.
+figure is the best of --reps repetitions. Peak RSS comes from /usr/bin/time -v around every
+`coral add` and `coral checkout`, and from sampling /proc in an extra untimed pass.
 """
 
 from __future__ import annotations
@@ -169,23 +183,24 @@ def largest_tensor(paths: list[str]) -> tuple[int, str, str]:
 
 @dataclass
 class Rep:
-    zstd_c: float = 0.0
+    zstd_c: list[float] = field(default_factory=list)   # per checkpoint
     zstd_c_cpu: float = 0.0
-    zstd_d: float = 0.0
+    zstd_d: list[float] = field(default_factory=list)
     zstd_d_cpu: float = 0.0
     cp: float = 0.0
     add: float = 0.0
     add_cpu: float = 0.0
     commit: float = 0.0
     add_unchanged: float = 0.0
-    checkout: float = 0.0
-    checkout_cpu: float = 0.0
+    co_new: float = 0.0
+    co_new_cpu: float = 0.0
+    co_old: float = 0.0
+    co_old_cpu: float = 0.0
     status1: float = 0.0
     status2: float = 0.0
     add_rss: list[int] = field(default_factory=list)
     checkout_rss: list[int] = field(default_factory=list)
     per_add: list[float] = field(default_factory=list)
-    per_checkout: list[float] = field(default_factory=list)
 
 
 def micro_section(path: str) -> str:
@@ -220,12 +235,106 @@ def micro_section(path: str) -> str:
     return "\n".join(lines)
 
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ref_coders  # noqa: E402  (benchmarks/ref_coders.py)
+
+
+@dataclass
+class Ckpt:
+    name: str
+    dir: str
+    files: list[str]
+
+    @property
+    def paths(self) -> list[str]:
+        return [os.path.join(self.dir, f) for f in self.files]
+
+    @property
+    def raw(self) -> int:
+        return sum(os.path.getsize(p) for p in self.paths)
+
+
+@dataclass
+class DataSet:
+    key: str
+    label: str
+    ckpts: list[Ckpt]
+    # results
+    coral: int = 0            # stored bytes (whole repo for series; increment for branches)
+    coral_add: float = 0.0    # add+commit wall seconds, one run
+    ref: dict = field(default_factory=dict)  # coder -> [raw, stored] over the checkpoints coded
+    ref_first: dict = field(default_factory=dict)  # the same for the first checkpoint alone
+    z3_time: float = 0.0      # zstd -3 -T1 wall seconds over the set, one run
+    z19_which: list[str] = field(default_factory=list)
+
+    @property
+    def raw(self) -> int:
+        return sum(c.raw for c in self.ckpts)
+
+
+def numbered(d: str, prefix: str) -> list[str]:
+    if not os.path.isdir(d):
+        return []
+    return sorted((x for x in os.listdir(d) if re.fullmatch(prefix + r"\d+", x)),
+                  key=lambda x: int(x.rsplit("-", 1)[1]))
+
+
+def load_sets(data: str) -> dict[str, DataSet]:
+    def ck(d: str, name: str) -> Ckpt:
+        return Ckpt(name, d, files_of(d))
+
+    sets: dict[str, DataSet] = {}
+    base = os.path.join(data, "fp32") if os.path.isdir(os.path.join(data, "fp32")) else data
+    eps = numbered(base, "epoch-")
+    if not eps:
+        raise BenchError(f"no fp32/epoch-N (or epoch-N) directories in {data}")
+    sets["fp32"] = DataSet("fp32", "FP32 series", [ck(os.path.join(base, e), e) for e in eps])
+    eps = numbered(os.path.join(data, "bf16"), "epoch-")
+    if eps:
+        sets["bf16"] = DataSet("bf16", "BF16 series", [ck(os.path.join(data, "bf16", e), e) for e in eps])
+    fts = numbered(os.path.join(data, "finetune"), "ft-")
+    if fts:
+        sets["finetune"] = DataSet("finetune", "fine-tunes", [ck(os.path.join(data, "finetune", f), f) for f in fts])
+    for sub, label in (("int8", "int8 quantized"), ("dequant", "int8 dequantized to F32")):
+        d = os.path.join(data, "quantized", sub)
+        if os.path.isdir(d):
+            sets[sub] = DataSet(sub, label, [ck(d, sub)])
+    return sets
+
+
+def place(ckpt_dir: str, c: Ckpt) -> None:
+    """Puts checkpoint c into ckpt_dir over what is there (same paths, new files), as a training
+    script saving into the same directory does: hard links to the generated files (already in
+    the page cache), a copy when the data is on another file system."""
+    os.makedirs(ckpt_dir, exist_ok=True)
+    for f in os.listdir(ckpt_dir):
+        os.unlink(os.path.join(ckpt_dir, f))
+    for f in c.files:
+        src, dst = os.path.join(c.dir, f), os.path.join(ckpt_dir, f)
+        try:
+            os.link(src, dst)
+        except OSError:
+            shutil.copy2(src, dst)
+
+
+def verify(ckpt_dir: str, c: Ckpt, what: str) -> None:
+    got = files_of(ckpt_dir)
+    if got != c.files:
+        raise BenchError(f"{what}: files {got} != {c.files}")
+    for f in c.files:
+        if not filecmp.cmp(os.path.join(ckpt_dir, f), os.path.join(c.dir, f), shallow=False):
+            raise BenchError(f"{what}: ckpt/{f} differs from {c.dir}/{f}")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--coral", required=True)
     ap.add_argument("--data", required=True)
     ap.add_argument("--work", required=True, help="scratch directory (on the disk being measured)")
     ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--z19", choices=("first", "first-last", "all", "none"), default="first",
+                    help="checkpoints of each set that zstd -19 compresses (it does ~2 MB/s)")
+    ap.add_argument("--z19-threads", type=int, default=2)
     ap.add_argument("--out", help="write the report (markdown) here, e.g. docs/performance.md")
     ap.add_argument("--command", default="", help="the command line to print in the report")
     ap.add_argument("--notes", help="a markdown file appended to the report verbatim")
@@ -236,25 +345,28 @@ def main() -> int:
     data = os.path.abspath(args.data)
     work = os.path.abspath(args.work)
     os.makedirs(work, exist_ok=True)
-    epochs = sorted((d for d in os.listdir(data) if re.fullmatch(r"epoch-\d+", d)),
-                    key=lambda d: int(d.split("-")[1]))
-    if not epochs:
-        raise BenchError(f"no epoch-N directories in {data}")
-    n = len(epochs)
-    metrics = {}
+    t_bench = time.time()
+    sets = load_sets(data)
+    fp32 = sets["fp32"]
+    series = fp32.ckpts
+    n = len(series)
+    metrics: dict[str, float] = {}
     mpath = os.path.join(data, "metrics.jsonl")
     if os.path.exists(mpath):
         for line in open(mpath):
             rec = json.loads(line)
-            metrics[f"epoch-{rec['epoch']}"] = rec["val_loss"]
-    files = {e: files_of(os.path.join(data, e)) for e in epochs}
-    all_paths = [os.path.join(data, e, f) for e in epochs for f in files[e]]
-    raw_bytes = sum(os.path.getsize(p) for p in all_paths)
-    raw_first = sum(os.path.getsize(os.path.join(data, epochs[0], f)) for f in files[epochs[0]])
-    big_size, big_name, big_shape = largest_tensor(all_paths)
-    largest_file = max(os.path.getsize(p) for p in all_paths)
-    log(f"{n} checkpoints, {raw_bytes / MB:.1f} MB raw, largest tensor {big_name} "
-        f"({big_size / MiB:.1f} MiB), {args.reps} repetitions")
+            if "epoch" in rec:
+                metrics[f"epoch-{rec['epoch']}"] = rec["val_loss"]
+            elif "finetune" in rec:
+                metrics[f"ft-{rec['finetune']}"] = rec["val_loss"]
+    all_paths = [p for s in sets.values() for c in s.ckpts for p in c.paths]
+    series_paths = [p for c in series for p in c.paths]
+    raw_bytes = fp32.raw
+    raw_ck = [c.raw for c in series]
+    big_size, big_name, big_shape = largest_tensor(series_paths)
+    largest_file = max(os.path.getsize(p) for p in series_paths)
+    log(f"sets: " + ", ".join(f"{s.key} ({len(s.ckpts)} x {s.ckpts[0].raw / MB:.1f} MB)" for s in sets.values())
+        + f"; largest tensor {big_name} ({big_size / MiB:.1f} MiB), {args.reps} repetitions")
 
     load_start = os.getloadavg()
     log("warming the page cache")
@@ -266,203 +378,354 @@ def main() -> int:
     shutil.rmtree(tiny, ignore_errors=True)
     os.makedirs(tiny)
     run([coral, "init"], cwd=tiny)
-    shutil.copy(os.path.join(data, epochs[0], "config.json") if "config.json" in files[epochs[0]]
-                else all_paths[0], os.path.join(tiny, "small-file"))
+    small = [p for p in series[0].paths if p.endswith("config.json")] or series[0].paths[:1]
+    shutil.copy(small[0], os.path.join(tiny, "small-file"))
     baseline_rss = run([coral, "add", "small-file"], cwd=tiny, rss=True).maxrss_kb * 1024
     shutil.rmtree(tiny)
 
+    def commit_args(c: Ckpt) -> list[str]:
+        msg = ["-m", c.name]
+        if c.name in metrics:
+            msg += ["--metric", f"val_loss={metrics[c.name]}"]
+        return msg
+
+    # ---- throughput: the FP32 series, every tool in every repetition -------------------------
     reps: list[Rep] = []
-    zstd_bytes = zstd_first = stored_bytes = stored_first = 0
+    stored_series = stored_first = 0
     status_text = ""
-    verified = False
+    repo = os.path.join(work, "repo")
+    ckpt = os.path.join(repo, "ckpt")
     for r in range(args.reps):
         rep = Rep()
-        # ---- zstd -3 -T1: compress only, to .zst files
+        # zstd -3 -T1: compress only, to .zst files; one process per checkpoint
         zdir = os.path.join(work, "zst")
         shutil.rmtree(zdir, ignore_errors=True)
-        for e in epochs:
-            os.makedirs(os.path.join(zdir, e))
+        for c in series:
+            os.makedirs(os.path.join(zdir, c.name))
         os.sync()
         with CpuClock() as clk:
-            for e in epochs:
-                rep.zstd_c += run(["zstd", "-3", "-T1", "-q", "-f", "--output-dir-flat",
-                                   os.path.join(zdir, e)] + [os.path.join(data, e, f) for f in files[e]]).wall
+            for c in series:
+                rep.zstd_c.append(run(["zstd", "-3", "-T1", "-q", "-f", "--output-dir-flat",
+                                       os.path.join(zdir, c.name)] + c.paths).wall)
         rep.zstd_c_cpu = clk.total
-        zsizes = {e: sum(os.path.getsize(os.path.join(zdir, e, f + ".zst")) for f in files[e]) for e in epochs}
-        zstd_bytes, zstd_first = sum(zsizes.values()), zsizes[epochs[0]]
-        # ---- zstd -d -T1: to plain files
+        # zstd -d -T1: to plain files
         ddir = os.path.join(work, "unzst")
         shutil.rmtree(ddir, ignore_errors=True)
-        for e in epochs:
-            os.makedirs(os.path.join(ddir, e))
+        for c in series:
+            os.makedirs(os.path.join(ddir, c.name))
         os.sync()
         with CpuClock() as clk:
-            for e in epochs:
-                rep.zstd_d += run(["zstd", "-d", "-T1", "-q", "-f", "--output-dir-flat", os.path.join(ddir, e)]
-                                  + [os.path.join(zdir, e, f + ".zst") for f in files[e]]).wall
+            for c in series:
+                rep.zstd_d.append(run(["zstd", "-d", "-T1", "-q", "-f", "--output-dir-flat",
+                                       os.path.join(ddir, c.name)]
+                                      + [os.path.join(zdir, c.name, f + ".zst") for f in c.files]).wall)
         rep.zstd_d_cpu = clk.total
         shutil.rmtree(ddir)
-        # ---- cp -r
+        shutil.rmtree(zdir)
+        # cp -r
         cdir = os.path.join(work, "cp")
         shutil.rmtree(cdir, ignore_errors=True)
         os.makedirs(cdir)
         os.sync()
-        for e in epochs:
-            rep.cp += run(["cp", "-r", os.path.join(data, e), os.path.join(cdir, e)]).wall
+        for c in series:
+            rep.cp += run(["cp", "-r", c.dir, os.path.join(cdir, c.name)]).wall
         shutil.rmtree(cdir)
-        # ---- coral add + commit, fresh repository
-        repo = os.path.join(work, "repo")
+        # coral add + commit, fresh repository, the checkpoints one after the other in ckpt/
         shutil.rmtree(repo, ignore_errors=True)
         os.makedirs(repo)
         run([coral, "init"], cwd=repo)
-        ckpt = os.path.join(repo, "ckpt")
-        os.makedirs(ckpt)
-        for i, e in enumerate(epochs):
-            for f in os.listdir(ckpt):
-                os.unlink(os.path.join(ckpt, f))
-            for f in files[e]:
-                os.link(os.path.join(data, e, f), os.path.join(ckpt, f))
+        for i, c in enumerate(series):
+            place(ckpt, c)
             os.sync()
             a = run([coral, "add", "ckpt"], cwd=repo, rss=True)
-            msg = ["-m", f"epoch {e.split('-')[1]}"]
-            if e in metrics:
-                msg += ["--metric", f"val_loss={metrics[e]}"]
-            c = run([coral, "commit"] + msg, cwd=repo)
+            cm = run([coral, "commit"] + commit_args(c), cwd=repo)
             rep.add += a.wall
             rep.add_cpu += a.cpu
-            rep.commit += c.wall
-            rep.per_add.append(a.wall + c.wall)
+            rep.commit += cm.wall
+            rep.per_add.append(a.wall + cm.wall)
             rep.add_rss.append(a.maxrss_kb)
             if i == 0:
                 stored_first = du_sb(os.path.join(repo, ".coral"))
         rep.add_unchanged = run([coral, "add", "ckpt"], cwd=repo).wall
-        stored_bytes = du_sb(os.path.join(repo, ".coral"))
-        # ---- coral checkout of every commit, from a clean tree. The hard links go first, so
-        # that checkout can never write into the generated files.
-        shutil.rmtree(ckpt)
-        run([coral, "checkout", "--force", "HEAD"], cwd=repo)
-        revs = [f"main~{k}" for k in range(n - 1, 0, -1)] + ["main"]
-        for rev, e in zip(revs, epochs):
+        stored_series = du_sb(os.path.join(repo, ".coral"))
+        # coral checkout of the newest and of the oldest commit, each into an empty ckpt/. The
+        # hard links go first, so that checkout can never write into the generated files.
+        for which, rev, c in (("new", "main", series[-1]), ("old", f"main~{n - 1}", series[0])):
+            shutil.rmtree(ckpt)
             os.sync()
-            co = run([coral, "checkout", rev], cwd=repo, rss=True)
-            rep.checkout += co.wall
-            rep.checkout_cpu += co.cpu
-            rep.per_checkout.append(co.wall)
+            co = run([coral, "checkout", "-f", rev], cwd=repo, rss=True)
+            setattr(rep, f"co_{which}", co.wall)
+            setattr(rep, f"co_{which}_cpu", co.cpu)
             rep.checkout_rss.append(co.maxrss_kb)
-            if not verified:  # first repetition: byte-identical, same file names
-                got = files_of(ckpt)
-                if got != files[e]:
-                    raise BenchError(f"checkout {rev}: files {got} != {files[e]}")
-                for f in files[e]:
-                    if not filecmp.cmp(os.path.join(ckpt, f), os.path.join(data, e, f), shallow=False):
-                        raise BenchError(f"checkout {rev}: ckpt/{f} differs from {e}/{f}")
-        verified = True
-        # ---- coral status on the unchanged tree, twice
+            if r == 0:
+                verify(ckpt, c, f"checkout -f {rev}")
+        run([coral, "checkout", "main"], cwd=repo)
+        # coral status on the unchanged tree, twice
         os.sync()
         rep.status1 = run([coral, "status"], cwd=repo).wall
         st = run([coral, "status"], cwd=repo)
         rep.status2 = st.wall
         status_text = st.stdout + st.stderr
         reps.append(rep)
-        log(f"rep {r + 1}/{args.reps}: add+commit {rep.add + rep.commit:.2f} s, zstd -3 {rep.zstd_c:.2f} s, "
-            f"checkout {rep.checkout:.2f} s, zstd -d {rep.zstd_d:.2f} s, cp {rep.cp:.2f} s, "
-            f"status {rep.status2 * 1000:.1f} ms")
-    shutil.rmtree(os.path.join(work, "zst"), ignore_errors=True)
+        log(f"rep {r + 1}/{args.reps}: add+commit {rep.add + rep.commit:.2f} s, zstd -3 {sum(rep.zstd_c):.2f} s, "
+            f"checkout newest {rep.co_new:.2f} s / oldest {rep.co_old:.2f} s, zstd -d of one "
+            f"{rep.zstd_d[-1]:.2f} s, cp {rep.cp:.2f} s, status {rep.status2 * 1000:.1f} ms")
+    fp32.coral = stored_series
+    fp32.coral_add = min(x.add + x.commit for x in reps)
 
-    # Memory pass (untimed): the same adds and checkouts, sampling /proc/PID/status to split the
-    # peak RSS into anonymous memory and mapped file pages.
+    # ---- storage of the other sets (one run each) --------------------------------------------
+    # Fine-tunes and quantized variants: each on its own branch from the last FP32 commit of the
+    # last repetition's repository, the increment of .coral measured.
+    branches: list[tuple[str, Ckpt]] = []
+    for key, prefix in (("finetune", ""), ("int8", "quant-"), ("dequant", "quant-")):
+        if key not in sets:
+            continue
+        s = sets[key]
+        log(f"storing {s.label} on branches")
+        before = du_sb(os.path.join(repo, ".coral"))
+        for c in s.ckpts:
+            br = prefix + c.name
+            run([coral, "checkout", "-b", br, "main"], cwd=repo)
+            place(ckpt, c)
+            os.sync()
+            t0 = time.perf_counter()
+            run([coral, "add", "ckpt"], cwd=repo)
+            run([coral, "commit"] + commit_args(c), cwd=repo)
+            s.coral_add += time.perf_counter() - t0
+            branches.append((br, c))
+        s.coral = du_sb(os.path.join(repo, ".coral")) - before
+    for br, c in branches:  # every branch reads back byte-identical
+        run([coral, "checkout", "-f", br], cwd=repo)
+        verify(ckpt, c, f"checkout {br}")
+    # The BF16 series: a repository of its own.
+    bf16_first = 0
+    if "bf16" in sets:
+        s = sets["bf16"]
+        log("storing the BF16 series")
+        brepo = os.path.join(work, "repo-bf16")
+        shutil.rmtree(brepo, ignore_errors=True)
+        os.makedirs(brepo)
+        run([coral, "init"], cwd=brepo)
+        bck = os.path.join(brepo, "ckpt")
+        for i, c in enumerate(s.ckpts):
+            place(bck, c)
+            os.sync()
+            t0 = time.perf_counter()
+            run([coral, "add", "ckpt"], cwd=brepo)
+            run([coral, "commit"] + commit_args(c), cwd=brepo)
+            s.coral_add += time.perf_counter() - t0
+            if i == 0:
+                bf16_first = du_sb(os.path.join(brepo, ".coral"))
+        s.coral = du_sb(os.path.join(brepo, ".coral"))
+        shutil.rmtree(bck)
+        run([coral, "checkout", "-f", f"main~{len(s.ckpts) - 1}"], cwd=brepo)
+        verify(bck, s.ckpts[0], "bf16 checkout of the oldest")
+        shutil.rmtree(brepo)
+
+    # ---- reference coders --------------------------------------------------------------------
+    tmp = os.path.join(work, "refcoders")
+    os.makedirs(tmp, exist_ok=True)
+    fp32_last = ref_coders.ref_index(series[-1].paths)
+    z19_time = 0.0
+    z19_bytes = 0
+    for s in sets.values():
+        log(f"reference coders on the {s.label}")
+        k = len(s.ckpts)
+        pick = {"first": {0}, "first-last": {0, k - 1}, "all": set(range(k)), "none": set()}[args.z19]
+        prev = None
+        for i, c in enumerate(s.ckpts):
+            paths = c.paths
+            raw = c.raw
+            res = {}
+            t0 = time.perf_counter()
+            res["zstd -3"] = ref_coders.zstd(paths, 3, tmp, 1)
+            s.z3_time += time.perf_counter() - t0
+            res["planes"] = ref_coders.planes(paths, tmp, 3).stored
+            if s.key in ("fp32", "bf16"):
+                ref = ref_coders.ref_index(prev) if prev else None
+            else:
+                ref = fp32_last
+            res["xor"] = ref_coders.planes(paths, tmp, 3, ref).stored if ref else res["planes"]
+            if i in pick:
+                t0 = time.perf_counter()
+                res["zstd -19"] = ref_coders.zstd(paths, 19, tmp, args.z19_threads)
+                z19_time += time.perf_counter() - t0
+                z19_bytes += raw
+                s.z19_which.append(c.name)
+            for coder, stored in res.items():
+                acc = s.ref.setdefault(coder, [0, 0])
+                acc[0] += raw
+                acc[1] += stored
+                if i == 0:
+                    s.ref_first[coder] = [raw, stored]
+            prev = paths
+    shutil.rmtree(tmp, ignore_errors=True)
+
+    # ---- memory pass (untimed): peak RSS split into anonymous memory and mapped file pages ----
     log("memory pass")
-    repo = os.path.join(work, "repo")
     shutil.rmtree(repo, ignore_errors=True)
     os.makedirs(repo)
     run([coral, "init"], cwd=repo)
-    ckpt = os.path.join(repo, "ckpt")
-    os.makedirs(ckpt)
     anon_add = file_add = anon_co = file_co = 0
-    for e in epochs:
-        for f in os.listdir(ckpt):
-            os.unlink(os.path.join(ckpt, f))
-        for f in files[e]:
-            os.link(os.path.join(data, e, f), os.path.join(ckpt, f))
+    for c in series:
+        place(ckpt, c)
         _, a_anon, a_file = run_sampled([coral, "add", "ckpt"], repo)
         anon_add, file_add = max(anon_add, a_anon), max(file_add, a_file)
-        run([coral, "commit", "-m", e], cwd=repo)
-    shutil.rmtree(ckpt)
-    run([coral, "checkout", "--force", "HEAD"], cwd=repo)
-    for rev in [f"main~{k}" for k in range(n - 1, 0, -1)] + ["main"]:
-        _, c_anon, c_file = run_sampled([coral, "checkout", rev], repo)
+        run([coral, "commit", "-m", c.name], cwd=repo)
+    for rev in ("main", f"main~{n - 1}"):
+        shutil.rmtree(ckpt)
+        _, c_anon, c_file = run_sampled([coral, "checkout", "-f", rev], repo)
         anon_co, file_co = max(anon_co, c_anon), max(file_co, c_file)
     shutil.rmtree(repo)
 
-    # ---------------------------------------------------------------------------------------
-    def best(attr):
-        return min(getattr(x, attr) for x in reps)
+    # ------------------------------------------------------------------------------------------
+    def best(f):
+        return min(f(x) for x in reps)
 
-    add_commit = min(x.add + x.commit for x in reps)
     b = {
-        "add_commit": add_commit, "add": best("add"), "commit": best("commit"),
-        "zstd_c": best("zstd_c"), "cp": best("cp"), "checkout": best("checkout"),
-        "zstd_d": best("zstd_d"), "status2": best("status2"), "status1": best("status1"),
-        "add_unchanged": best("add_unchanged"),
+        "add_commit": best(lambda x: x.add + x.commit), "add": best(lambda x: x.add),
+        "commit": best(lambda x: x.commit), "zstd_c": best(lambda x: sum(x.zstd_c)),
+        "cp": best(lambda x: x.cp), "co_new": best(lambda x: x.co_new), "co_old": best(lambda x: x.co_old),
+        "zd_new": best(lambda x: x.zstd_d[-1]), "zd_old": best(lambda x: x.zstd_d[0]),
+        "zstd_d": best(lambda x: sum(x.zstd_d)), "zc_new": best(lambda x: x.zstd_c[-1]),
+        "status2": best(lambda x: x.status2), "status1": best(lambda x: x.status1),
+        "add_unchanged": best(lambda x: x.add_unchanged),
     }
-    # CPU seconds of the repetition with the best wall time of that step
     cpu = {
         "add": min(reps, key=lambda x: x.add).add_cpu,
-        "zstd_c": min(reps, key=lambda x: x.zstd_c).zstd_c_cpu,
-        "checkout": min(reps, key=lambda x: x.checkout).checkout_cpu,
-        "zstd_d": min(reps, key=lambda x: x.zstd_d).zstd_d_cpu,
+        "zstd_c": min(reps, key=lambda x: sum(x.zstd_c)).zstd_c_cpu,
+        "co_new": min(reps, key=lambda x: x.co_new).co_new_cpu,
+        "co_old": min(reps, key=lambda x: x.co_old).co_old_cpu,
+        "zstd_d": min(reps, key=lambda x: sum(x.zstd_d)).zstd_d_cpu,
     }
     add_rss = max(max(x.add_rss) for x in reps) * 1024
     co_rss = max(max(x.checkout_rss) for x in reps) * 1024
 
-    def mbps(t):
-        return raw_bytes / MB / t if t > 0 else float("inf")
-
     def fmt_t(t):
         return f"{t:.2f} s" if t >= 0.1 else f"{t * 1000:.1f} ms"
 
-    r_add = b["add_commit"] / b["zstd_c"]
-    r_co = b["checkout"] / b["zstd_d"]
-    # The same ratios within each repetition (the tools ran seconds apart, under the same load).
-    rr_add = sorted((x.add + x.commit) / x.zstd_c for x in reps)
-    rr_co = sorted(x.checkout / x.zstd_d for x in reps)
-
     def median(v):
+        v = sorted(v)
         return v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2
 
-    def ratios(v):
+    def per_rep(f):
+        v = sorted(f(x) for x in reps)
         return ", ".join(f"{x:.2f}" for x in v) + f" (median {median(v):.2f})"
 
-    rows = [
-        ("coral add + commit (sum over the checkpoints)", b["add_commit"], f"{r_add:.2f}x zstd -3 time"),
-        ("  of which `coral add`", b["add"], f"CPU {cpu['add']:.2f} s"),
-        ("  of which `coral commit`", b["commit"], ""),
-        ("zstd -3 -T1 (compress to .zst files)", b["zstd_c"], f"CPU {cpu['zstd_c']:.2f} s"),
-        ("cp -r", b["cp"], ""),
-        ("coral checkout (each commit in turn, sum)", b["checkout"],
-         f"{r_co:.2f}x zstd -d time; CPU {cpu['checkout']:.2f} s"),
-        ("zstd -d -T1 (to plain files)", b["zstd_d"], f"CPU {cpu['zstd_d']:.2f} s"),
-        ("coral status, unchanged tree (2nd run)", b["status2"], f"1st run {fmt_t(b['status1'])}"),
-        ("coral add, unchanged tree", b["add_unchanged"], ""),
+    r_add = b["add_commit"] / b["zstd_c"]
+    r_new = b["co_new"] / b["zd_new"]
+    r_old = b["co_old"] / b["zd_old"]
+    r_status = b["status2"] / b["zd_new"]
+    ok = lambda c: "**met**" if c else "**missed**"  # noqa: E731
+
+    thr = ["| step | best of %d | MB/s (raw) | × zstd time, same bytes | target | notes |" % args.reps,
+           "|---|---:|---:|---:|---|---|"]
+
+    def trow(name, t, nbytes, mult="", target="", note=""):
+        rate = f"{nbytes / MB / t:,.0f}" if nbytes and t > 0 else ""
+        thr.append(f"| {name} | {fmt_t(t)} | {rate} | {mult} | {target} | {note} |")
+
+    trow(f"coral add + commit, all {n} checkpoints", b["add_commit"], raw_bytes, f"{r_add:.2f}× zstd -3",
+         f"≤ 0.60×: {ok(r_add <= 0.6)}", f"per repetition: {per_rep(lambda x: (x.add + x.commit) / sum(x.zstd_c))}")
+    trow("  of which `coral add`", b["add"], raw_bytes, "", "", f"CPU {cpu['add']:.2f} s")
+    trow("  of which `coral commit`", b["commit"], 0)
+    trow(f"zstd -3 -T1, all {n} checkpoints (to .zst files)", b["zstd_c"], raw_bytes, "1.00×", "",
+         f"CPU {cpu['zstd_c']:.2f} s")
+    trow("coral checkout -f, newest, into an empty tree", b["co_new"], raw_ck[-1], f"{r_new:.2f}× zstd -d",
+         f"≤ 1.0×: {ok(r_new <= 1.0)}", f"CPU {cpu['co_new']:.2f} s; per repetition: "
+         f"{per_rep(lambda x: x.co_new / x.zstd_d[-1])}")
+    trow("coral checkout -f, oldest, into an empty tree", b["co_old"], raw_ck[0], f"{r_old:.2f}× zstd -d",
+         f"≤ 1.0×: {ok(r_old <= 1.0)}", f"CPU {cpu['co_old']:.2f} s; per repetition: "
+         f"{per_rep(lambda x: x.co_old / x.zstd_d[0])}")
+    trow("zstd -d -T1, newest checkpoint (to plain files)", b["zd_new"], raw_ck[-1], "1.00×")
+    trow("zstd -d -T1, oldest checkpoint", b["zd_old"], raw_ck[0], "1.00×")
+    trow(f"zstd -d -T1, all {n} checkpoints", b["zstd_d"], raw_bytes, "", "", f"CPU {cpu['zstd_d']:.2f} s")
+    trow(f"cp -r, all {n} checkpoints", b["cp"], raw_bytes)
+    trow("coral status, unchanged tree (2nd run)", b["status2"], 0, f"{r_status:.3f}× zstd -d (newest)", "",
+         f"1st run {fmt_t(b['status1'])}")
+    trow("coral add, unchanged tree", b["add_unchanged"], 0)
+
+    per = ["| checkpoint | raw MB | coral add+commit | zstd -3 -T1 | zstd -d -T1 |", "|---|---:|---:|---:|---:|"]
+    for i, c in enumerate(series):
+        per.append(f"| {c.name} | {raw_ck[i] / MB:.1f} | {min(x.per_add[i] for x in reps):.2f} s | "
+                   f"{min(x.zstd_c[i] for x in reps):.2f} s | {min(x.zstd_d[i] for x in reps):.2f} s |")
+
+    # ---- storage table
+    coders = [("zstd -3", "zstd -3"), ("zstd -19", "zstd -19"), ("planes", "planes + zstd -3"),
+              ("xor", "XOR prev + planes + zstd -3")]
+    st_rows = ["| set | raw MB | coral | " + " | ".join(c[1] for c in coders)
+               + " | coral ÷ best reference | target |",
+               "|---|---:|---:|" + "---:|" * len(coders) + "---:|---|"]
+    verdicts: list[tuple[str, bool, str]] = []
+    foot19 = False
+
+    def srow(label, raw, stored, refs, z19_note, floor=None):
+        nonlocal foot19
+        cells = []
+        ratios = {}
+        for key, _ in coders:
+            if key not in refs:
+                cells.append("–")
+                continue
+            r_, s_ = refs[key]
+            ratios[key] = r_ / s_
+            mark = ""
+            if key == "zstd -19" and z19_note:
+                mark, foot19 = "*", True
+            cells.append(f"{ratios[key]:.3f}x{mark}")
+        ratio = raw / stored if stored > 0 else float("inf")
+        bkey = max(ratios, key=ratios.get)
+        rel = ratio / ratios[bkey]
+        need = 1.01 * ratios[bkey]
+        met = ratio >= need and (floor is None or ratio >= floor)
+        tgt = f"≥ {need:.3f}x (best × 1.01)" + (f" and ≥ {floor:.2f}x" if floor else "") + f": {ok(met)}"
+        st_rows.append(f"| {label} | {raw / MB:,.1f} | **{ratio:.3f}x** | " + " | ".join(cells)
+                       + f" | {rel:.3f} ({bkey}) | {tgt} |")
+        verdicts.append((label, met, f"{ratio:.3f}x vs {need:.3f}x" + (f", floor {floor:.2f}x" if floor else "")))
+
+    def z19_partial(s: DataSet, first_only=False) -> bool:
+        return (not first_only) and len(s.z19_which) < len(s.ckpts)
+
+    srow(f"FP32, first checkpoint alone ({series[0].name})", raw_ck[0], stored_first, fp32.ref_first, False, 1.18)
+    if "bf16" in sets:
+        s = sets["bf16"]
+        srow(f"BF16, first checkpoint alone ({s.ckpts[0].name})", s.ckpts[0].raw, bf16_first, s.ref_first,
+             False, 1.45)
+    srow(f"FP32 series, {n} checkpoints (repository total)", raw_bytes, stored_series, fp32.ref, z19_partial(fp32))
+    if "bf16" in sets:
+        s = sets["bf16"]
+        srow(f"BF16 series, {len(s.ckpts)} checkpoints (own repository)", s.raw, s.coral, s.ref, z19_partial(s))
+    for key, label in (("finetune", "fine-tunes {names} (increment, branches from the last FP32 commit)"),
+                       ("int8", "int8 quantized: I8 + F32 scales (increment, branch)"),
+                       ("dequant", "int8 dequantized to F32 (increment, branch)")):
+        if key in sets:
+            s = sets[key]
+            srow(label.format(names=", ".join(c.name for c in s.ckpts)), s.raw, s.coral, s.ref, z19_partial(s))
+    z19_desc = {"first": "the first checkpoint of each set", "first-last": "the first and last checkpoints of each set",
+                "all": "every checkpoint", "none": "no checkpoint"}[args.z19]
+    st_notes = [
+        f"Ratio = raw bytes ÷ stored bytes. coral: `du -sb .coral`, every byte of the repository counted "
+        f"(for the branches: the growth of `.coral` while they were committed). The reference "
+        f"coders are `benchmarks/ref_coders.py` over the `zstd` CLI: *planes* splits every tensor into "
+        f"byte planes by dtype width (F32 4, BF16 2, I8 1) and compresses each plane with `zstd -3 -T1`; "
+        f"*XOR prev* first XORs each tensor with the same-named tensor (same dtype and size) of the "
+        f"previous checkpoint of the set (the first checkpoint of a series: none; fine-tunes and "
+        f"quantized: the last FP32 epoch, the commit their branch starts from); safetensors headers "
+        f"and the small JSON files are one zstd stream each, counted.",
+        "zstd -19 was not run (`--z19 none`)." if args.z19 == "none" else
+        f"zstd -19 ran with `-T{args.z19_threads}` on {z19_desc} only ({z19_bytes / MB:,.0f} MB in "
+        f"{z19_time:.0f} s: it does about {z19_bytes / MB / z19_time if z19_time else 0:.1f} MB/s here)"
+        + ("; * marks sets where the ratio is that of those checkpoints "
+           "(zstd has no context across files, so the other checkpoints of a set compress alike: "
+           "compare the zstd -3 column, which covers all of them)." if foot19 else "."),
     ]
-    table = ["| step | best of %d | MB/s (raw) | notes |" % args.reps, "|---|---:|---:|---|"]
-    for name, t, note in rows:
-        rate = "" if "unchanged" in name else f"{mbps(t):,.0f}"
-        table.append(f"| {name} | {fmt_t(t)} | {rate} | {note} |")
-    per = ["| checkpoint | raw MB | coral add+commit (s) | coral checkout (s) |", "|---|---:|---:|---:|"]
-    for i, e in enumerate(epochs):
-        rb = sum(os.path.getsize(os.path.join(data, e, f)) for f in files[e])
-        per.append(f"| {e} | {rb / MB:.1f} | {min(x.per_add[i] for x in reps):.2f} | "
-                   f"{min(x.per_checkout[i] for x in reps):.2f} |")
-    sizes = [
-        "| | bytes | ratio raw/stored |", "|---|---:|---:|",
-        f"| raw, all {n} checkpoints | {raw_bytes:,} | 1.000 |",
-        f"| coral (`du -sb .coral`) | {stored_bytes:,} | {raw_bytes / stored_bytes:.3f} |",
-        f"| zstd -3 (sum of .zst files) | {zstd_bytes:,} | {raw_bytes / zstd_bytes:.3f} |",
-        f"| raw, first checkpoint only | {raw_first:,} | 1.000 |",
-        f"| coral after the first commit | {stored_first:,} | {raw_first / stored_first:.3f} |",
-        f"| zstd -3, first checkpoint | {zstd_first:,} | {raw_first / zstd_first:.3f} |",
-    ]
+    set_thr = ["| set | coral add+commit | zstd -3 -T1 | × zstd -3 |", "|---|---:|---:|---:|"]
+    fp32.z3_time = b["zstd_c"]  # the FP32 series: both best of --reps, from the timed repetitions
+    for s in sets.values():
+        ca = s.coral_add
+        if ca > 0 and s.z3_time > 0:
+            set_thr.append(f"| {s.label} | {ca:.2f} s | {s.z3_time:.2f} s | {ca / s.z3_time:.2f}× |")
+
     mem = [
         "| | bytes | MiB |", "|---|---:|---:|",
         f"| largest tensor: `{big_name}` ({big_shape}) | {big_size:,} | {big_size / MiB:.1f} |",
@@ -477,42 +740,37 @@ def main() -> int:
         f"{anon_co / MiB:.1f} / {file_co / MiB:.1f} |",
     ]
     data_rss = add_rss - baseline_rss
-
-    # ---- reading against the targets (DESIGN.md §11 and this release)
-    def verdict(ratio):
-        return "meets it" if ratio <= 1.0 else f"misses it: {ratio:.2f}x the time, {100 * (ratio - 1):.0f}% slower"
-
     add_core = raw_bytes / MB / cpu["add"] if cpu["add"] > 0 else float("nan")
+    co_core = raw_ck[-1] / MB / cpu["co_new"] if cpu["co_new"] > 0 else float("nan")
+
+    targets = ["| target (DESIGN.md §11 and this release) | measured | met? |", "|---|---|---|"]
+    for label, met, txt in verdicts:
+        targets.append(f"| storage, {label}: ≥ every reference coder by ≥ 1% | {txt} | {ok(met)} |")
+    targets += [
+        f"| add+commit ≤ 0.6 × `zstd -3 -T1` time (FP32 series) | {r_add:.2f}× | {ok(r_add <= 0.6)} |",
+        f"| checkout of the newest ≤ 1.0 × `zstd -d -T1` time | {r_new:.2f}× | {ok(r_new <= 1.0)} |",
+        f"| checkout of the oldest ≤ 1.0 × `zstd -d -T1` time | {r_old:.2f}× | {ok(r_old <= 1.0)} |",
+        f"| add ≥ 500 MB/s per core (raw MB per CPU second) | {add_core:,.0f} MB/s | {ok(add_core >= 500)} |",
+        f"| checkout decode ≥ 1,500 MB/s per core | {co_core:,.0f} MB/s | {ok(co_core >= 1500)} |",
+        f"| peak RSS of add ≤ 2 × largest tensor + fixed part | {data_rss / MiB:.0f} MiB vs "
+        f"{2 * big_size / MiB:.0f} MiB (RssAnon {anon_add / MiB:.0f} MiB) | {ok(data_rss <= 2 * big_size)} |",
+    ]
+
     reading = [
-        f"- **add no slower than `zstd -3 -T1`**: coral add+commit took {b['add_commit']:.2f} s against "
-        f"{b['zstd_c']:.2f} s for zstd (best of each), so coral {verdict(r_add)}. Within each repetition "
-        f"the ratio was {ratios(rr_add)}. coral ran with its default thread "
-        f"count ({os.cpu_count()} threads) and zstd with one, yet `coral add` kept only "
-        f"{cpu['add'] / b['add']:.2f} cores busy on average (CPU {cpu['add']:.2f} s over {b['add']:.2f} s). Per CPU "
-        f"second (user+sys) `coral add` did {add_core:,.0f} MB/s (target ≥ 500 MB/s per core; zstd -3: "
+        f"- **add**: coral add+commit took {b['add_commit']:.2f} s against {b['zstd_c']:.2f} s for "
+        f"`zstd -3 -T1` (best of each). coral ran with its default thread count ({os.cpu_count()}) and zstd "
+        f"with one; `coral add` kept {cpu['add'] / b['add']:.2f} cores busy on average (CPU {cpu['add']:.2f} s "
+        f"over {b['add']:.2f} s), {add_core:,.0f} MB per CPU second (zstd -3: "
         f"{raw_bytes / MB / cpu['zstd_c']:,.0f} MB/s).",
-        f"- **checkout no slower than `zstd -d`**: {b['checkout']:.2f} s against {b['zstd_d']:.2f} s, "
-        f"so coral {verdict(r_co)}. Within each repetition: {ratios(rr_co)}. checkout kept "
-        f"{cpu['checkout'] / b['checkout']:.2f} cores busy on average and decoded "
-        f"{raw_bytes / MB / cpu['checkout']:,.0f} MB per CPU second (target ≥ 1,500 MB/s per core; zstd -d: "
+        f"- **checkout** into an empty tree: newest {b['co_new']:.2f} s, oldest {b['co_old']:.2f} s, against "
+        f"{b['zd_new']:.2f} s / {b['zd_old']:.2f} s for `zstd -d -T1` of the same checkpoint's .zst files; "
+        f"{co_core:,.0f} MB of the newest per CPU second (zstd -d: "
         f"{raw_bytes / MB / cpu['zstd_d']:,.0f} MB/s).",
-        f"- **peak RSS of add ≤ about 2 × largest tensor + a fixed budget**: {add_rss / MiB:.0f} MiB. "
-        f"Adding one small file takes {baseline_rss / MiB:.0f} MiB (the fixed part), so the data-dependent "
-        f"part is {data_rss / MiB:.0f} MiB against 2 × the largest tensor = {2 * big_size / MiB:.0f} MiB "
-        f"({'within' if data_rss <= 2 * big_size else 'over'} the bound"
-        + (f", by {data_rss / (2 * big_size):.1f}x" if data_rss > 2 * big_size else "")
-        + f"). The largest file is {largest_file / MiB:.0f} MiB. Sampling /proc splits the peak into "
-        f"{anon_add / MiB:.0f} MiB of anonymous memory (allocated by coral; 2 × largest tensor + fixed part = "
-        f"{(2 * big_size + baseline_rss) / MiB:.0f} MiB, so "
-        f"{'within' if anon_add <= 2 * big_size + baseline_rss else 'over'} the bound on that measure) and "
-        f"{file_add / MiB:.0f} MiB of mapped file pages (the input files mmapped: page cache, reclaimable, "
-        f"but counted in RSS"
-        + ("; here about a whole file" if file_add >= 0.9 * largest_file else "")
-        + f"). checkout peaked at {co_rss / MiB:.0f} MiB RSS ({anon_co / MiB:.0f} MiB anonymous).",
-        f"- **storage**: coral stores the series at {raw_bytes / stored_bytes:.3f}x raw, zstd -3 at "
-        f"{raw_bytes / zstd_bytes:.3f}x (target: better than every standalone coder on a series; "
-        f"{'met' if stored_bytes < zstd_bytes else 'not met'}). The first checkpoint alone: "
-        f"{raw_first / stored_first:.3f}x (target ≥ 1.18x for FP32; zstd -3 {raw_first / zstd_first:.3f}x).",
+        f"- **memory**: peak RSS of add {add_rss / MiB:.0f} MiB; adding one small file takes "
+        f"{baseline_rss / MiB:.0f} MiB (the fixed part), so the data-dependent part is {data_rss / MiB:.0f} MiB "
+        f"against 2 × the largest tensor = {2 * big_size / MiB:.0f} MiB. Sampling /proc splits the peak into "
+        f"{anon_add / MiB:.0f} MiB anonymous and {file_add / MiB:.0f} MiB of mapped file pages (page cache, "
+        f"counted in RSS). checkout peaked at {co_rss / MiB:.0f} MiB RSS ({anon_co / MiB:.0f} MiB anonymous).",
         f"- **status** on the unchanged tree: {b['status2'] * 1000:.1f} ms (second run); "
         f"re-adding the unchanged tree: {b['add_unchanged'] * 1000:.1f} ms.",
     ]
@@ -528,12 +786,30 @@ def main() -> int:
     git = subprocess.run(["git", "-C", root, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     dirty = subprocess.run(["git", "-C", root, "status", "--porcelain", "--untracked-files=no"],
                            capture_output=True, text=True).stdout.strip()
-    gen_cfg = json.load(open(os.path.join(data, epochs[0], "config.json")))
+    gen_cfg = json.load(open(os.path.join(series[0].dir, "config.json")))
+    manifest = {}
+    if os.path.exists(os.path.join(data, "manifest.json")):
+        manifest = json.load(open(os.path.join(data, "manifest.json")))
+    gen_args = manifest.get("args", {})
+    set_lines = []
+    for s in sets.values():
+        set_lines.append(f"- {s.label}: {', '.join(c.name for c in s.ckpts)}; {len(s.ckpts[0].files)} files, "
+                         f"{s.ckpts[0].raw / MB:.1f} MB per checkpoint, {s.raw / MB:,.1f} MB in all")
+    gen_time = f" Generating them took {manifest['seconds']:.0f} s." if "seconds" in manifest else ""
+    quant = manifest.get("quantized", {})
+    quant_txt = ""
+    if quant:
+        quant_txt = (f" Quantization: symmetric int8 per {'row (output channel)' if quant.get('granularity') == 'channel' else 'tensor'} "
+                     f"of every 2-D weight, scales as F32 `<name>_scale` tensors, LayerNorm gains and biases "
+                     f"kept in F32; the dequantized copy has {quant['distinct_values_per_2d_tensor'][0]:,}–"
+                     f"{quant['distinct_values_per_2d_tensor'][1]:,} distinct values per 2-D tensor "
+                     f"(at most 255 per row).")
 
     doc = f"""# Performance
 
-Measured by `benchmarks/run.sh` ({now}). The numbers below come from one run; rerun the
-command to refresh this file (it is generated, apart from any notes appended at the end).
+Measured by `benchmarks/run.sh` ({now}; the benchmark itself took {(time.time() - t_bench) / 60:.1f} min).
+The numbers below come from one run; rerun the command to refresh this file (it is generated,
+apart from any notes appended at the end).
 
 ## Machine
 
@@ -541,8 +817,8 @@ command to refresh this file (it is generated, apart from any notes appended at 
 - RAM: {mem_total / 1024 / 1024:.1f} GiB
 - Disk: `{fs[0]}` ({fs[1]}), the work directory and the data are on it
 - Kernel {platform.release()}; {zver.replace('*', '').strip()}; {cver} (git {git}{', with local changes' if dirty else ''})
-- The VM is shared and noisy (TOOLCHAIN.md: runs differ by up to 1.5x): every figure is the best
-  of {args.reps} repetitions, and every tool runs in the same repetition on the same files.
+- The VM is shared and noisy (TOOLCHAIN.md: runs differ by up to 1.5x): every throughput figure is
+  the best of {args.reps} repetitions, and every tool runs in the same repetition on the same files.
   Load average (1 min, 5 min) when the measurements started: {load_start[0]:.2f}, {load_start[1]:.2f};
   at the end: {load_end[0]:.2f}, {load_end[1]:.2f} (this benchmark adds about 1; more means other
   jobs shared the {os.cpu_count()} cores).
@@ -555,31 +831,44 @@ command to refresh this file (it is generated, apart from any notes appended at 
 
 ## Data
 
-{n} checkpoints of a GPT-NeoX-style model written by `benchmarks/data/gen_checkpoints.py` \
-(hidden {gen_cfg.get('hidden_size')}, {gen_cfg.get('num_hidden_layers')} layers, vocab {gen_cfg.get('vocab_size')}, \
-{gen_cfg.get('torch_dtype')}), really trained with AdamW between saves, so every weight changes a \
-little from one checkpoint to the next. Each checkpoint is {len(files[epochs[0]])} files in the Hugging Face \
-layout (safetensors shards, index, config, tokenizer): {raw_bytes / n / MB:.1f} MB per checkpoint, \
-{raw_bytes / MB:.1f} MB in all.
+Written by `benchmarks/data/gen_checkpoints.py --sets all` \
+({', '.join(f'--{k.replace("_", "-")} {v}' for k, v in gen_args.items() if k in ('epochs', 'size_mb', 'seed', 'finetunes', 'ft_steps', 'quant'))}): \
+a GPT-NeoX-style model (hidden {gen_cfg.get('hidden_size')}, {gen_cfg.get('num_hidden_layers')} layers, \
+vocab {gen_cfg.get('vocab_size')}) really trained with AdamW between saves, so every weight changes a \
+little from one checkpoint to the next; BF16 files are round-to-nearest casts of the FP32 master weights; \
+the fine-tunes continue from the last epoch (weights and optimizer state) on other synthetic tasks \
+(another Markov chain each; ft-1 at half the LR, ft-2 at a quarter, ft-3 at half with the \
+embeddings frozen).{quant_txt} Every checkpoint is in the Hugging Face layout (safetensors shards, index, \
+config, tokenizer).{gen_time}
 
-## Results
+{chr(10).join(set_lines)}
 
-Times are sums over the {n} checkpoints; MB/s is raw MB (10^6 bytes) over that time. coral runs
-with its default thread count ({os.cpu_count()}); zstd with `-T1`. The page cache is warm and
-`sync` runs before each timed step: writes land in the page cache and are not flushed to disk
-inside the timings (coral's own fsyncs, if any, are inside).
+## Storage
 
-{chr(10).join(table)}
+{chr(10).join(st_rows)}
+
+{(chr(10) * 2).join(st_notes)}
+
+## Throughput (FP32 series)
+
+Times of `coral add`+`commit` and of zstd are sums over the {n} checkpoints; checkout and
+`zstd -d` are of one checkpoint (the newest or the oldest). MB/s is raw MB (10^6 bytes) over that
+time. coral runs with its default thread count ({os.cpu_count()}); zstd with `-T1`. The page cache
+is warm and `sync` runs before each timed step: writes land in the page cache and are not flushed
+to disk inside the timings (coral's own fsyncs, if any, are inside).
+
+{chr(10).join(thr)}
 
 Per checkpoint (best of {args.reps}):
 
 {chr(10).join(per)}
 
-### Storage
+Every set: add+commit of the set as stored above against `zstd -3 -T1` of the same files (the FP32
+series: best of {args.reps}, as above; the other sets: one run each, so read them as ±30%):
 
-{chr(10).join(sizes)}
+{chr(10).join(set_thr)}
 
-### Memory
+## Memory
 
 {chr(10).join(mem)}
 
@@ -589,7 +878,9 @@ Per checkpoint (best of {args.reps}):
 {status_text.strip()}
 ```
 
-## Reading against the targets of this release
+## Targets
+
+{chr(10).join(targets)}
 
 {chr(10).join(reading)}
 """
@@ -597,17 +888,22 @@ Per checkpoint (best of {args.reps}):
         doc += "\n" + micro_section(args.micro)
     if args.notes and os.path.exists(args.notes):
         doc += "\n" + open(args.notes).read()
-    print("\n".join(table))
+    print("\n".join(st_rows))
     print()
-    print("\n".join(sizes))
+    print("\n".join(st_notes))
+    print()
+    print("\n".join(thr))
+    print()
+    print("\n".join(set_thr))
     print()
     print("\n".join(mem))
     print()
-    print("\n".join(reading))
+    print("\n".join(targets))
     if args.out:
         with open(args.out, "w") as f:
             f.write(doc)
         log(f"wrote {args.out}")
+    log(f"done in {(time.time() - t_bench) / 60:.1f} min")
     return 0
 
 

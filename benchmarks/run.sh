@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
-# The release benchmark: coral against zstd and cp on one generated series of checkpoints,
+# The release benchmark: coral against zstd, reference coders (byte planes, XOR deltas) and cp on
+# generated checkpoints (an FP32 series, its BF16 casts, fine-tunes, int8 quantized variants),
 # side by side in the same run, plus coral_bench's micro-benchmarks. Writes docs/performance.md.
-# Not part of the test suite. Takes about 5-10 minutes with the defaults on a 2-core VM.
+# Not part of the test suite. Takes about 10-12 minutes with the defaults on a 2-core VM (about
+# 2-4 of them generating the data, 2-3 in zstd -19, 3 in coral_bench).
 #
-# Usage: benchmarks/run.sh [--epochs N] [--size-mb M] [--dtype f32|bf16] [--reps R]
+# Usage: benchmarks/run.sh [--epochs N] [--size-mb M] [--reps R] [--z19 MODE]
 #                          [--data DIR] [--work DIR] [--out FILE] [--no-micro] [--keep]
-#   --epochs 5 --size-mb 200 --dtype f32   the series generated (about 1 GB in all)
-#   --reps 5             repetitions of every measurement; the best is reported
+#   --epochs 5 --size-mb 100   the FP32 series generated: N checkpoints of about M MiB; the BF16
+#                        series, 3 fine-tunes and 2 quantized variants come from the same run
+#                        (about 1.3 GB in all with the defaults; --size-mb 200: 2.5 GB, ~15 min)
+#   --reps 5             repetitions of every throughput measurement; the best is reported
+#   --z19 MODE           checkpoints zstd -19 compresses: first (of each set; default),
+#                        first-last, all (slow: ~2 MB/s), none
 #   --data DIR           use (or generate once into) DIR instead of a temporary directory
 #   --work DIR           scratch directory (default: a new directory under $TMPDIR or /tmp);
 #                        it must be on the disk you want to measure
@@ -18,19 +24,19 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 command_line="benchmarks/run.sh${*:+ $*}"
 
-epochs=5 size_mb=200 dtype=f32 reps=5 data='' work='' out="$root/docs/performance.md" micro=1 keep=''
+epochs=5 size_mb=100 reps=5 z19=first data='' work='' out="$root/docs/performance.md" micro=1 keep=''
 while [ $# -gt 0 ]; do
   case "$1" in
     --epochs) epochs=$2; shift 2 ;;
     --size-mb) size_mb=$2; shift 2 ;;
-    --dtype) dtype=$2; shift 2 ;;
+    --z19) z19=$2; shift 2 ;;
     --reps) reps=$2; shift 2 ;;
     --data) data=$2; shift 2 ;;
     --work) work=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --no-micro) micro=''; shift ;;
     --keep) keep=1; shift ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument: $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -61,17 +67,27 @@ fi
 cleanup() {
   if [ -n "$keep" ]; then echo "run.sh: kept $work" >&2
   elif [ -n "$own_work" ]; then rm -rf "$work"
-  else rm -rf "$work/repo" "$work/zst" "$work/unzst" "$work/cp" "$work/micro.json"; fi
+  else rm -rf "$work/repo" "$work/repo-bf16" "$work/repo-tiny" "$work/zst" "$work/unzst" "$work/cp" \
+    "$work/refcoders" "$work/micro.json"; fi
 }
 trap cleanup EXIT
 
 [ -n "$data" ] || data="$work/data"
-if [ ! -f "$data/metrics.jsonl" ] || [ ! -d "$data/epoch-$epochs" ]; then
-  echo "run.sh: generating $epochs checkpoints of $size_mb MiB ($dtype) into $data" >&2
-  /usr/bin/python3 "$root/benchmarks/data/gen_checkpoints.py" --out "$data" --epochs "$epochs" \
-    --size-mb "$size_mb" --dtype "$dtype" --seed 0 >/dev/null
-else
+# Reuse DIR only when it holds every set, generated with the same --epochs and --size-mb.
+if /usr/bin/python3 - "$data/manifest.json" "$epochs" "$size_mb" <<'PY' 2>/dev/null
+import json, sys
+m = json.load(open(sys.argv[1]))
+a = m["args"]
+ok = (a["sets"] == "all" and a["epochs"] == int(sys.argv[2]) and a["size_mb"] == float(sys.argv[3])
+      and all(k in m["sets"] for k in ("fp32", "bf16", "finetune", "quantized")))
+sys.exit(0 if ok else 1)
+PY
+then
   echo "run.sh: reusing the checkpoints in $data" >&2
+else
+  echo "run.sh: generating $epochs checkpoints of $size_mb MiB (FP32, BF16, fine-tunes, int8) into $data" >&2
+  /usr/bin/python3 "$root/benchmarks/data/gen_checkpoints.py" --out "$data" --sets all --epochs "$epochs" \
+    --size-mb "$size_mb" --seed 0 >/dev/null
 fi
 
 # --- micro-benchmarks ---------------------------------------------------------------------------
@@ -89,4 +105,4 @@ out_args=()
 notes=()
 [ -f "$root/benchmarks/performance-notes.md" ] && notes=(--notes "$root/benchmarks/performance-notes.md")
 /usr/bin/python3 "$root/benchmarks/bench.py" --coral "$build/src/cli/coral" --data "$data" \
-  --work "$work" --reps "$reps" --command "$command_line" "${out_args[@]}" "${micro_args[@]}" "${notes[@]}"
+  --work "$work" --reps "$reps" --z19 "$z19" --command "$command_line" "${out_args[@]}" "${micro_args[@]}" "${notes[@]}"

@@ -3,28 +3,48 @@
 
     /usr/bin/python3 benchmarks/data/gen_checkpoints.py --out DIR [--epochs 5] [--size-mb 200]
         [--dtype f32|bf16] [--seed 0] [--steps-per-epoch 2] [--shard-mb N] [--threads 1]
+        [--sets all | --sets fp32,bf16,finetune,quantized] [--finetunes 3] [--ft-steps 6]
 
-Writes DIR/epoch-1 ... DIR/epoch-N, each in the Hugging Face layout:
+Without --sets (the demo's layout) it writes DIR/epoch-1 ... DIR/epoch-N in --dtype. With --sets
+(benchmarks/run.sh passes --sets all) one training run writes every set at once:
+
+    DIR/fp32/epoch-1..N        the series, float32 (the master weights)
+    DIR/bf16/epoch-1..N        round-to-nearest BF16 casts of the same master weights
+    DIR/finetune/ft-1..K       fine-tunes, each from the last epoch (weights and AdamW state) on a
+                               different synthetic task (another Markov chain): ft-1 full, ft-2 full
+                               with half the LR, ft-3 with the embeddings and final LayerNorm frozen
+    DIR/quantized/int8         the last epoch quantized: every 2-D weight as int8 (per output
+                               channel = per row, symmetric, round-to-nearest, range -127..127;
+                               safetensors dtype I8) plus "<name>_scale" (F32, one per row);
+                               LayerNorm gains and biases stay F32, as int8 exporters do
+    DIR/quantized/dequant      the same int8 weights dequantized back to F32 (q * scale): at most
+                               255 distinct values per row of a 2-D weight (--quant tensor: one
+                               scale per tensor, so at most 255 per tensor)
+    DIR/manifest.json          the arguments, the sets, the sizes and the generation time
+
+Every checkpoint directory is in the Hugging Face layout:
 
     config.json                           GPT-NeoX (Pythia-like) config, same every epoch
     tokenizer.json                        a few KB, same every epoch
     model-0000K-of-0000M.safetensors      shards, written by a small spec-following writer
     model.safetensors.index.json          {"metadata": {"total_size": ..}, "weight_map": {..}}
 
-and DIR/metrics.jsonl. It prints one JSON line per epoch on stdout, {"epoch": N, "val_loss": x},
-and progress on stderr.
+and DIR/metrics.jsonl: {"epoch": N, "val_loss": x} per epoch (also printed on stdout), then, with
+--sets, {"finetune": K, "val_loss": x} (on the fine-tune's own task) and {"quantized": "int8",
+"val_loss": x} (the dequantized weights on the series' task). Progress goes to stderr.
 
 How the weights are made. The model is a GPT-NeoX-style decoder (parallel attention + MLP,
 LayerNorms with biases, biased linears, untied input/output embeddings) whose hidden size, vocab
-and depth are scaled so that one checkpoint is about --size-mb MiB. It starts from a
-"pretrained-looking" state (per-row and per-column scales, LayerNorm gains around 1 with outlier
-channels, non-zero biases) and is then really trained with AdamW (weight decay on) on a synthetic
-next-token task (a Zipf-distributed Markov chain), --steps-per-epoch steps between two saves.
-So, as in a real run, every weight changes a little between consecutive checkpoints, by amounts
-set by Adam's per-element normalisation. Inputs are "soft" token distributions (mostly the real
-token, a little mass on every other token), so that every row of the input embedding receives a
-gradient in every step, as it would over a real epoch. Training is in float32; --dtype bf16
-saves round-to-nearest BF16 copies of the float32 master weights, as mixed-precision runs do.
+and depth are scaled so that one checkpoint is about --size-mb MiB (in --dtype; with --sets, in
+float32). It starts from a "pretrained-looking" state (per-row and per-column scales, LayerNorm
+gains around 1 with outlier channels, non-zero biases) and is then really trained with AdamW
+(weight decay on) on a synthetic next-token task (a Zipf-distributed Markov chain),
+--steps-per-epoch steps between two saves. So, as in a real run, every weight changes a little
+between consecutive checkpoints, by amounts set by Adam's per-element normalisation. Inputs are
+"soft" token distributions (mostly the real token, a little mass on every other token), so that
+every row of the input embedding receives a gradient in every step, as it would over a real
+epoch. Training is in float32; BF16 files hold round-to-nearest BF16 copies of the float32 master
+weights, as mixed-precision runs do.
 
 The output depends only on the arguments (same seed, same bytes), given the same torch build and
 thread count (--threads, default 1).
@@ -33,6 +53,7 @@ thread count (--threads, default 1).
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import math
 import os
@@ -206,19 +227,19 @@ class Task:
 # safetensors writer (https://github.com/huggingface/safetensors, "Format")
 
 
-def tensor_bytes(t: torch.Tensor, dtype: str) -> np.ndarray:
+def tensor_bytes(t: torch.Tensor, dtype: str) -> tuple[np.ndarray, str]:
+    """(little-endian array, safetensors dtype) of t saved as dtype ("f32" or "bf16")."""
     t = t.detach().contiguous()
     if dtype == "bf16":
-        return t.to(torch.bfloat16).view(torch.int16).numpy()
-    return t.numpy()
+        return t.to(torch.bfloat16).view(torch.int16).numpy(), "BF16"  # round to nearest even
+    return t.numpy(), "F32"
 
 
-def write_safetensors(path: str, tensors: list[tuple[str, np.ndarray, list[int]]], dtype: str) -> int:
-    """tensors: (name, little-endian array, shape). Returns the file size."""
-    st_dtype = {"f32": "F32", "bf16": "BF16"}[dtype]
+def write_safetensors(path: str, tensors: list[tuple[str, np.ndarray, list[int], str]]) -> int:
+    """tensors: (name, little-endian array, shape, safetensors dtype). Returns the file size."""
     header: dict = {"__metadata__": {"format": "pt"}}
     offset = 0
-    for name, arr, shape in tensors:
+    for name, arr, shape, st_dtype in tensors:
         header[name] = {"dtype": st_dtype, "shape": shape, "data_offsets": [offset, offset + arr.nbytes]}
         offset += arr.nbytes
     hbytes = json.dumps(header, separators=(",", ":")).encode()
@@ -227,8 +248,8 @@ def write_safetensors(path: str, tensors: list[tuple[str, np.ndarray, list[int]]
     with open(tmp, "wb") as f:
         f.write(len(hbytes).to_bytes(8, "little"))
         f.write(hbytes)
-        for _, arr, _ in tensors:
-            f.write(memoryview(arr).cast("B"))
+        for _, arr, _, _ in tensors:
+            f.write(memoryview(np.ascontiguousarray(arr)).cast("B"))
     os.replace(tmp, path)
     return 8 + len(hbytes) + offset
 
@@ -293,10 +314,52 @@ def make_config(d: int, n_layers: int, vocab: int, dtype: str, n_heads: int) -> 
     }
 
 
-def save_checkpoint(out_dir: str, model: Model, dtype: str, shard_bytes: int, config: dict,
+Item = tuple  # (name, little-endian array, shape, safetensors dtype)
+
+
+def model_items(model: Model, dtype: str) -> list[Item]:
+    out = []
+    for name, p in model.named_hf():
+        arr, st = tensor_bytes(p, dtype)
+        out.append((name, arr, list(p.shape), st))
+    return out
+
+
+def quantize(model: Model, per: str) -> tuple[list[Item], list[Item], dict[str, torch.Tensor]]:
+    """Symmetric round-to-nearest int8 of every 2-D weight, one scale per row (per="channel") or
+    per tensor (per="tensor"); 1-D tensors (LayerNorm gains, biases) stay F32.
+    Returns (int8 items, dequantized F32 items, dequantized state for evaluation)."""
+    q_items, dq_items, dq_state = [], [], {}
+    for name, p in model.named_hf():
+        w = p.detach().contiguous()
+        if w.dim() != 2:
+            q_items.append((name, w.numpy(), list(w.shape), "F32"))
+            dq_items.append((name, w.numpy(), list(w.shape), "F32"))
+            dq_state[name] = w
+            continue
+        if per == "channel":
+            amax = w.abs().amax(dim=1, keepdim=True)
+        else:
+            amax = w.abs().amax().reshape(1, 1)
+        scale = (amax / 127.0).clamp(min=1e-12)
+        q = torch.round(w / scale).clamp(-127, 127).to(torch.int8)
+        dq = (q.to(torch.float32) * scale).contiguous()
+        q_items.append((name, q.numpy(), list(w.shape), "I8"))
+        sc = scale.reshape(-1).contiguous()
+        q_items.append((name + "_scale", sc.numpy(), [sc.numel()], "F32"))
+        dq_items.append((name, dq.numpy(), list(w.shape), "F32"))
+        dq_state[name] = dq
+    return q_items, dq_items, dq_state
+
+
+def save_checkpoint(out_dir: str, items: list[Item], shard_bytes: int, config: dict,
                     tokenizer_text: str) -> int:
+    """Writes items (in state_dict order) as HF-sharded safetensors plus index, config and
+    tokenizer. Returns the bytes of tensor data."""
     os.makedirs(out_dir, exist_ok=True)
-    items = [(name, tensor_bytes(p, dtype), list(p.shape)) for name, p in model.named_hf()]
+    for f in os.listdir(out_dir):  # a rerun with other sizes must not leave stale shards
+        if f.endswith(".safetensors"):
+            os.unlink(os.path.join(out_dir, f))
     # HF's sharding: fill a shard in state_dict order until the next tensor would overflow it.
     shards: list[list] = [[]]
     size = 0
@@ -312,8 +375,8 @@ def save_checkpoint(out_dir: str, model: Model, dtype: str, shard_bytes: int, co
     for k, shard in enumerate(shards, 1):
         fname = f"model-{k:05d}-of-{n:05d}.safetensors"
         shard.sort(key=lambda it: it[0])  # safetensors stores tensors sorted by name
-        write_safetensors(os.path.join(out_dir, fname), shard, dtype)
-        for name, arr, _ in shard:
+        write_safetensors(os.path.join(out_dir, fname), shard)
+        for name, arr, _, _ in shard:
             weight_map[name] = fname
             total += arr.nbytes
     index = {"metadata": {"total_size": total}, "weight_map": dict(sorted(weight_map.items()))}
@@ -328,14 +391,60 @@ def save_checkpoint(out_dir: str, model: Model, dtype: str, shard_bytes: int, co
     return total
 
 
+def items_bytes(items: list[Item]) -> int:
+    return sum(it[1].nbytes for it in items)
+
+
+def train_steps(model: Model, opt, task: Task, steps: int, batch: int) -> None:
+    model.train()
+    for _ in range(steps):
+        toks = task.batch(batch, 16)
+        logits = model(task.soft_inputs(toks[:, :-1]))
+        loss = F.cross_entropy(logits.reshape(-1, model.vocab), toks[:, 1:].reshape(-1))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+
+def val_loss(model: Model, val_in: torch.Tensor, val_toks: torch.Tensor) -> float:
+    model.eval()
+    with torch.no_grad():
+        vl = F.cross_entropy(model(val_in).reshape(-1, model.vocab), val_toks[:, 1:].reshape(-1))
+    return round(float(vl), 4)
+
+
+def val_data(task: Task, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """A fixed validation batch from task's chain, drawn with its own generator."""
+    vt = Task.__new__(Task)
+    vt.__dict__.update(task.__dict__)
+    vt.gen = torch.Generator().manual_seed(seed)
+    toks = vt.batch(2, 16)
+    return vt.soft_inputs(toks[:, :-1], smoothing=0.0), toks
+
+
+SETS = ("fp32", "bf16", "finetune", "quantized")
+
+# Fine-tune recipes, by (k - 1) % 3: (LR as a fraction of --lr, freeze the embeddings and final LN)
+FT_RECIPES = ((0.5, False), (0.25, False), (0.5, True))
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--out", required=True, help="output directory (epoch-N/ are created in it)")
+    ap.add_argument("--out", required=True, help="output directory")
     ap.add_argument("--epochs", type=int, default=5)
-    ap.add_argument("--size-mb", type=float, default=100.0, help="approximate MiB per checkpoint")
-    ap.add_argument("--dtype", choices=("f32", "bf16"), default="f32")
+    ap.add_argument("--size-mb", type=float, default=100.0,
+                    help="approximate MiB per checkpoint (in --dtype; with --sets, in float32)")
+    ap.add_argument("--dtype", choices=("f32", "bf16"), default="f32",
+                    help="without --sets: the dtype of DIR/epoch-N")
+    ap.add_argument("--sets", default=None,
+                    help='"all" or a comma list of fp32,bf16,finetune,quantized: write those sets '
+                         "(DIR/fp32/epoch-N, ...) instead of DIR/epoch-N")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--steps-per-epoch", type=int, default=2, help="AdamW steps between saves")
+    ap.add_argument("--finetunes", type=int, default=3, help="fine-tunes from the last epoch")
+    ap.add_argument("--ft-steps", type=int, default=6, help="AdamW steps of each fine-tune")
+    ap.add_argument("--quant", choices=("channel", "tensor"), default="channel",
+                    help="int8 scale granularity: one per row (default) or one per tensor")
     ap.add_argument("--shard-mb", type=float, default=None,
                     help="max MiB per shard (default: about half a checkpoint, so 2-3 shards)")
     ap.add_argument("--lr", type=float, default=1e-4)
@@ -344,6 +453,14 @@ def main() -> int:
     args = ap.parse_args()
     if args.epochs < 1 or args.size_mb <= 0:
         ap.error("--epochs and --size-mb must be positive")
+    sets: tuple[str, ...] = ()
+    if args.sets is not None:
+        sets = SETS if args.sets == "all" else tuple(x for x in args.sets.split(",") if x)
+        bad = [x for x in sets if x not in SETS]
+        if bad or not sets:
+            ap.error(f"--sets: unknown set(s) {bad}; choose from {', '.join(SETS)} or all")
+        if "finetune" in sets and args.finetunes < 1:
+            ap.error("--finetunes must be positive")
 
     t_start = time.time()
     torch.set_num_threads(args.threads)
@@ -351,23 +468,23 @@ def main() -> int:
     torch.manual_seed(args.seed)
     gen = torch.Generator().manual_seed(args.seed)
 
-    elem = {"f32": 4, "bf16": 2}[args.dtype]
+    elem = 4 if sets else {"f32": 4, "bf16": 2}[args.dtype]
     target = int(args.size_mb * MiB / elem)
     d, n_layers, vocab = choose_shape(target)
     model = Model(d, n_layers, vocab)
     pretrained_looking_init(model, gen)
     n_params = sum(p.numel() for _, p in model.named_hf())
     log(f"model: hidden {d}, {n_layers} layers, vocab {vocab}, {n_params / 1e6:.1f} M params, "
-        f"{n_params * elem / MiB:.1f} MiB per checkpoint ({args.dtype})")
+        f"{n_params * elem / MiB:.1f} MiB per checkpoint ({'f32' if sets else args.dtype})")
 
-    shard_bytes = int((args.shard_mb if args.shard_mb else max(1.0, args.size_mb * 0.55)) * MiB)
+    def shard_bytes_for(items: list[Item]) -> int:
+        # about half a checkpoint of this set (so 2-3 shards), unless --shard-mb
+        if args.shard_mb:
+            return int(args.shard_mb * MiB)
+        return max(MiB, int(items_bytes(items) * 0.55))
+
     task = Task(vocab, gen)
-    val_gen = torch.Generator().manual_seed(args.seed + 1)
-    val_task = Task.__new__(Task)
-    val_task.__dict__.update(task.__dict__)
-    val_task.gen = val_gen
-    val_toks = val_task.batch(2, 16)
-    val_in = val_task.soft_inputs(val_toks[:, :-1], smoothing=0.0)
+    val_in, val_toks = val_data(task, args.seed + 1)
 
     decay = [p for n, p in model.named_hf() if n.endswith(".weight") and "layernorm" not in n
              and "layer_norm" not in n]
@@ -376,31 +493,108 @@ def main() -> int:
                              {"params": no_decay, "weight_decay": 0.0}],
                             lr=args.lr, betas=(0.9, 0.95), eps=1e-8)
 
-    config = make_config(d, n_layers, vocab, args.dtype, model.n_heads)
     tokenizer_text = json.dumps(make_tokenizer(vocab, args.seed), indent=2, ensure_ascii=False) + "\n"
+    configs = {dt: make_config(d, n_layers, vocab, dt, model.n_heads) for dt in ("f32", "bf16")}
     os.makedirs(args.out, exist_ok=True)
+    manifest: dict = {"generator": "benchmarks/data/gen_checkpoints.py",
+                      "args": {k: v for k, v in vars(args).items() if k != "out"},
+                      "model": {"hidden": d, "layers": n_layers, "vocab": vocab, "params": n_params},
+                      "sets": {}}
+
+    def record(set_name: str, ckpt: str, path: str, nbytes: int) -> None:
+        manifest["sets"].setdefault(set_name, []).append(
+            {"checkpoint": ckpt, "path": os.path.relpath(path, args.out), "tensor_bytes": nbytes})
+
     metrics_path = os.path.join(args.out, "metrics.jsonl")
     with open(metrics_path, "w") as metrics:
         for epoch in range(1, args.epochs + 1):
-            model.train()
-            for _ in range(args.steps_per_epoch):
-                toks = task.batch(args.batch, 16)
-                logits = model(task.soft_inputs(toks[:, :-1]))
-                loss = F.cross_entropy(logits.reshape(-1, vocab), toks[:, 1:].reshape(-1))
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-            model.eval()
-            with torch.no_grad():
-                vl = F.cross_entropy(model(val_in).reshape(-1, vocab), val_toks[:, 1:].reshape(-1))
-            val_loss = round(float(vl), 4)
-            total = save_checkpoint(os.path.join(args.out, f"epoch-{epoch}"), model, args.dtype,
-                                    shard_bytes, config, tokenizer_text)
-            line = json.dumps({"epoch": epoch, "val_loss": val_loss})
+            train_steps(model, opt, task, args.steps_per_epoch, args.batch)
+            loss = val_loss(model, val_in, val_toks)
+            total = 0
+            if not sets:
+                items = model_items(model, args.dtype)
+                total = save_checkpoint(os.path.join(args.out, f"epoch-{epoch}"), items,
+                                        shard_bytes_for(items), configs[args.dtype], tokenizer_text)
+            for dt, set_name in (("f32", "fp32"), ("bf16", "bf16")):
+                if set_name not in sets:
+                    continue
+                items = model_items(model, dt)
+                path = os.path.join(args.out, set_name, f"epoch-{epoch}")
+                nb = save_checkpoint(path, items, shard_bytes_for(items), configs[dt], tokenizer_text)
+                record(set_name, f"epoch-{epoch}", path, nb)
+                total += nb
+            line = json.dumps({"epoch": epoch, "val_loss": loss})
             print(line, flush=True)
             metrics.write(line + "\n")
-            log(f"epoch {epoch}: val_loss {val_loss}, {total / MiB:.1f} MiB of tensors, "
+            log(f"epoch {epoch}: val_loss {loss}, {total / MiB:.1f} MiB of tensors, "
                 f"{time.time() - t_start:.1f} s")
+
+        if "quantized" in sets:
+            q_items, dq_items, dq_state = quantize(model, args.quant)
+            qcfg = dict(configs["f32"])
+            qcfg["quantization_config"] = {
+                "quant_method": "int8_symmetric", "bits": 8, "granularity": args.quant,
+                "scale_suffix": "_scale", "rounding": "nearest", "range": [-127, 127],
+                "modules_not_quantized": "1-D tensors (LayerNorm gains, biases)"}
+            for sub, items, cfg in (("int8", q_items, qcfg), ("dequant", dq_items, configs["f32"])):
+                path = os.path.join(args.out, "quantized", sub)
+                nb = save_checkpoint(path, items, shard_bytes_for(items), cfg, tokenizer_text)
+                record("quantized", sub, path, nb)
+            distinct = [int(np.unique(arr).size) for _, arr, shape, _ in dq_items if len(shape) == 2]
+            manifest["quantized"] = {"granularity": args.quant,
+                                     "distinct_values_per_2d_tensor": [min(distinct), max(distinct)]}
+            saved = {n: p.detach().clone() for n, p in model.named_hf()}
+            with torch.no_grad():
+                for n, p in model.named_hf():
+                    p.copy_(dq_state[n])
+            qloss = val_loss(model, val_in, val_toks)
+            with torch.no_grad():
+                for n, p in model.named_hf():
+                    p.copy_(saved[n])
+            del saved
+            line = json.dumps({"quantized": "int8", "val_loss": qloss})
+            metrics.write(line + "\n")
+            log(f"quantized (int8, per {args.quant}): val_loss {qloss}, distinct values per 2-D "
+                f"tensor {min(distinct)}..{max(distinct)}, {time.time() - t_start:.1f} s")
+
+        if "finetune" in sets:
+            base_model = copy.deepcopy(model.state_dict())
+            base_opt = copy.deepcopy(opt.state_dict())
+            frozen = [model.embed_in, model.embed_out, model.final_layer_norm.weight,
+                      model.final_layer_norm.bias]
+            for k in range(1, args.finetunes + 1):
+                model.load_state_dict(base_model)
+                opt.load_state_dict(base_opt)
+                lr_frac, freeze = FT_RECIPES[(k - 1) % len(FT_RECIPES)]
+                for g in opt.param_groups:
+                    g["lr"] = args.lr * lr_frac
+                for p in frozen:
+                    p.requires_grad_(not freeze)
+                # another task: the same Zipf unigram, another successor permutation (grammar)
+                ft_task = Task(vocab, torch.Generator().manual_seed(args.seed * 1000 + 100 + k))
+                ft_val_in, ft_val_toks = val_data(ft_task, args.seed * 1000 + 200 + k)
+                before = val_loss(model, ft_val_in, ft_val_toks)
+                train_steps(model, opt, ft_task, args.ft_steps, args.batch)
+                loss = val_loss(model, ft_val_in, ft_val_toks)
+                for p in frozen:
+                    p.requires_grad_(True)
+                items = model_items(model, "f32")
+                path = os.path.join(args.out, "finetune", f"ft-{k}")
+                nb = save_checkpoint(path, items, shard_bytes_for(items), configs["f32"], tokenizer_text)
+                record("finetune", f"ft-{k}", path, nb)
+                line = json.dumps({"finetune": k, "val_loss": loss, "val_loss_before": before,
+                                   "lr": args.lr * lr_frac, "steps": args.ft_steps,
+                                   "frozen": "embed_in, embed_out, final_layer_norm" if freeze else ""})
+                metrics.write(line + "\n")
+                log(f"fine-tune {k}: val_loss {before} -> {loss} on its task, "
+                    f"{time.time() - t_start:.1f} s")
+
+    manifest["seconds"] = round(time.time() - t_start, 1)
+    if sets:
+        with open(os.path.join(args.out, "manifest.json"), "w") as f:
+            json.dump(manifest, f, indent=2)
+            f.write("\n")
+    log(f"done in {time.time() - t_start:.1f} s")
     return 0
 
 

@@ -3,7 +3,6 @@
 #include "coral/core/error.hpp"
 #include "coral/core/log.hpp"
 #include "coral/storage/hdf5_store.hpp"
-#include "similarity.hpp"
 
 #include <algorithm>
 #include <mutex>
@@ -42,7 +41,7 @@ std::shared_ptr<const ChunkSource> BaseSelector::usable(const core::ObjectId& id
 }
 
 BasePlan BaseSelector::choose(const Lineage& lineage, core::DType dtype, std::span<const std::byte> raw,
-                              const PieceDone& done_with) const {
+                              const std::optional<Signature>& signature, const PieceDone& done_with) const {
   if (raw.empty() || m_max_chain == 0) return {};
   if (!lineage.previous.is_zero() && lineage.previous_dtype == dtype) {
     const auto info = m_db.data_store().find_info(lineage.previous);
@@ -57,7 +56,8 @@ BasePlan BaseSelector::choose(const Lineage& lineage, core::DType dtype, std::sp
       return {BasePlan::Kind::forward, std::move(source)};
     }
   }
-  if (auto source = similar(dtype, raw, done_with)) return {BasePlan::Kind::forward, std::move(source)};
+  if (!signature) return {};
+  if (auto source = similar(dtype, raw, *signature, done_with)) return {BasePlan::Kind::forward, std::move(source)};
   return {};
 }
 
@@ -81,14 +81,12 @@ unsigned BaseSelector::height(const core::ObjectId& id, const std::vector<core::
 }
 
 std::shared_ptr<const ChunkSource> BaseSelector::similar(core::DType dtype, std::span<const std::byte> raw,
-                                                         const PieceDone& done_with) const {
+                                                         const Signature& signature, const PieceDone& done_with) const {
   if (!m_state->index) return nullptr;
-  const auto signature = tensor_signature(raw, dtype);
-  if (!signature) return nullptr;
   std::shared_ptr<const ChunkSource> best;
   double best_cosine = k_min_cosine;
   std::vector<std::byte> chunk;
-  for (const auto& id : m_state->index->candidates(*signature, k_verified_candidates)) {
+  for (const auto& id : m_state->index->candidates(signature, k_verified_candidates)) {
     auto source = usable(id, raw.size());
     if (!source) continue;
     CosineAccumulator cosine(dtype);
@@ -112,10 +110,8 @@ std::shared_ptr<const ChunkSource> BaseSelector::similar(core::DType dtype, std:
   return best;
 }
 
-void BaseSelector::remember(const core::ObjectId& id, core::DType dtype, std::span<const std::byte> raw) {
-  if (!m_state->index) return;
-  const auto signature = tensor_signature(raw, dtype);
-  if (!signature) return;
+void BaseSelector::remember(const core::ObjectId& id, const std::optional<Signature>& signature) {
+  if (!m_state->index || !signature) return;
   std::lock_guard lock(m_state->mutex);
   m_state->noted.emplace_back(id, *signature);
 }

@@ -15,10 +15,12 @@
 #include "chunk_source.hpp"
 #include "coral/core/dtype.hpp"
 #include "coral/vcs/object_db.hpp"
+#include "similarity.hpp"
 
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -46,21 +48,21 @@ public:
   BaseSelector(const ObjectDb& db, unsigned max_chain, const std::filesystem::path& similarity_dir);
   ~BaseSelector();
 
-  // `raw`: the new object's bytes (sampled for the signature, read whole to verify a similarity
-  // candidate; `done_with`, when given, is called with each piece read, e.g. to drop mapped
-  // pages). Thread-safe.
+  // `raw`: the new object's bytes (read whole to verify a similarity candidate; `done_with`, when
+  // given, is called with each piece read, e.g. to drop mapped pages); `signature`: its
+  // similarity signature (similarity.hpp), if it has one. Thread-safe.
   using PieceDone = std::function<void(std::span<const std::byte>)>;
   BasePlan choose(const Lineage& lineage, core::DType dtype, std::span<const std::byte> raw,
-                  const PieceDone& done_with = {}) const;
+                  const std::optional<Signature>& signature, const PieceDone& done_with = {}) const;
   // Notes a stored object for the similarity index (thread-safe); publish() writes what was noted,
   // once the objects are durable.
-  void remember(const core::ObjectId& id, core::DType dtype, std::span<const std::byte> raw);
+  void remember(const core::ObjectId& id, const std::optional<Signature>& signature);
   void publish();
 
 private:
   std::shared_ptr<const ChunkSource> usable(const core::ObjectId& id, std::uint64_t raw_size) const;
   std::shared_ptr<const ChunkSource> similar(core::DType dtype, std::span<const std::byte> raw,
-                                             const PieceDone& done_with) const;
+                                             const Signature& signature, const PieceDone& done_with) const;
   // How many older versions in `history` decode through `id` (a chain ending at it).
   unsigned height(const core::ObjectId& id, const std::vector<core::ObjectId>& history) const;
 

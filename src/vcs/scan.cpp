@@ -5,8 +5,11 @@
 #include "coral/core/error.hpp"
 #include "coral/delta/chunks.hpp"
 #include "paths.hpp"
+#include "similarity.hpp"
 
 #include <algorithm>
+#include <fcntl.h>
+#include <unistd.h>
 #include <cstring>
 #include <unordered_map>
 
@@ -66,13 +69,17 @@ void store_planned(const StoreContext& ctx, const Piece& p, const BasePlan& plan
 void store_small(const StoreContext& ctx, Piece& p, std::span<const std::byte> copy) {
   if (!ctx.writer->claim(*p.id)) return;
   BasePlan plan;
-  if (ctx.bases) plan = ctx.bases->choose(p.lineage, p.dtype, copy);
+  std::optional<Signature> signature;
+  if (ctx.bases) {
+    signature = tensor_signature(copy, p.dtype);
+    plan = ctx.bases->choose(p.lineage, p.dtype, copy, signature);
+  }
   store_planned(ctx, p, plan,
                 [&](std::uint64_t i, std::span<std::byte> out) {
                   std::memcpy(out.data(), copy.data() + (i << delta::k_chunk_log2), out.size());
                 },
                 nullptr);
-  if (ctx.bases) ctx.bases->remember(*p.id, p.dtype, copy);
+  if (ctx.bases) ctx.bases->remember(*p.id, signature);
 }
 
 // Hashes in place; when the object is new, copies it, checks the copy against the hash and
@@ -105,13 +112,36 @@ void hash_big(const core::fs::MappedFile& map, Piece& p, bool with_chunks) {
   *p.id = whole.digest();
 }
 
+// The similarity signature of `size` bytes at `offset` of a file, read with pread; none when the
+// file cannot be read (it only costs a delta base).
+std::optional<Signature> sample_signature(const std::filesystem::path& abs, std::uint64_t offset, std::size_t size,
+                                          core::DType dtype) {
+  const int fd = ::open(abs.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  bool ok = true;
+  const std::size_t width = core::dtype_size(dtype);
+  auto signature = tensor_signature(size / width, dtype, [&](std::uint64_t i, std::span<std::byte> out) {
+    if (::pread(fd, out.data(), out.size(), static_cast<off_t>(offset + i * width)) != static_cast<ssize_t>(out.size()))
+      ok = false;
+  });
+  ::close(fd);
+  return ok ? signature : std::nullopt;
+}
+
 // Pass 2 of a big object: chunks copied, checked against pass 1 and encoded on every thread.
-void store_big(const core::fs::MappedFile& map, const StoreContext& ctx, Piece& p, core::ThreadPool& pool,
-               const std::string& path) {
+void store_big(const core::fs::MappedFile& map, const std::filesystem::path& abs, const StoreContext& ctx, Piece& p,
+               core::ThreadPool& pool, const std::string& path) {
   if (!ctx.writer->claim(*p.id)) return;
   BasePlan plan;
-  if (ctx.bases)
-    plan = ctx.bases->choose(p.lineage, p.dtype, p.bytes, [&](std::span<const std::byte> piece) { release(map, piece); });
+  std::optional<Signature> signature;
+  if (ctx.bases) {
+    // The sample is read with pread: touching scattered pages of the map would map whole
+    // page-cache folios around each (hundreds of MB for a big tensor).
+    signature = sample_signature(abs, static_cast<std::uint64_t>(p.bytes.data() - map.bytes().data()), p.bytes.size(),
+                                 p.dtype);
+    plan = ctx.bases->choose(p.lineage, p.dtype, p.bytes, signature,
+                             [&](std::span<const std::byte> piece) { release(map, piece); });
+  }
   store_planned(ctx, p, plan,
                 [&](std::uint64_t i, std::span<std::byte> out) {
                   const auto part = p.bytes.subspan(static_cast<std::size_t>(i << delta::k_chunk_log2), out.size());
@@ -120,7 +150,7 @@ void store_big(const core::fs::MappedFile& map, const StoreContext& ctx, Piece& 
                   if (core::hash_bytes(out) != p.chunk_ids[static_cast<std::size_t>(i)]) changed_while_reading(path);
                 },
                 &pool);
-  if (ctx.bases) ctx.bases->remember(*p.id, p.dtype, p.bytes);
+  if (ctx.bases) ctx.bases->remember(*p.id, signature);
 }
 
 }  // namespace
@@ -211,7 +241,7 @@ FileEntry hash_file(ParsedFile& file, core::ThreadPool& pool, const StoreContext
   });
   pool.parallel_for(big.size(), [&](std::size_t k) { hash_big(*file.map, pieces[big[k]], ctx.writer != nullptr); });
   if (ctx.writer)
-    for (std::size_t i : big) store_big(*file.map, ctx, pieces[i], pool, file.path);
+    for (std::size_t i : big) store_big(*file.map, file.abs, ctx, pieces[i], pool, file.path);
 
   const auto after = stat_file(file.abs);
   if (!after || after->size != file.stat.size || after->mtime_ns != file.stat.mtime_ns ||

@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <functional>
 #include <optional>
 #include <span>
 #include <utility>
@@ -58,6 +59,10 @@ std::uint64_t signature_sample_index(std::uint64_t elements, std::size_t j) noex
 // sample is all zero or non-finite. Non-finite sample values count as 0. raw.size() must be a
 // multiple of the element size (trailing bytes are ignored).
 std::optional<Signature> tensor_signature(std::span<const std::byte> raw, core::DType dtype);
+// The same for a tensor of `elements` elements read one element at a time (`read(i, out)` fills
+// out with element i's bytes), e.g. with pread, so that a mapped file is not touched.
+using ElementReader = std::function<void(std::uint64_t i, std::span<std::byte> out)>;
+std::optional<Signature> tensor_signature(std::uint64_t elements, core::DType dtype, const ElementReader& read);
 
 // Band b (b < k_lsh_bands) of a signature: k_lsh_band_bits bits, packed low.
 std::uint32_t lsh_band(std::uint64_t bits, std::size_t band) noexcept;

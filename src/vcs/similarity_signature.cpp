@@ -135,13 +135,23 @@ std::uint64_t signature_sample_index(std::uint64_t elements, std::size_t j) noex
 
 std::optional<Signature> tensor_signature(std::span<const std::byte> raw, core::DType dtype) {
   if (!signature_dtype(dtype)) return std::nullopt;
-  const std::uint64_t n = raw.size() / core::dtype_size(dtype);
+  const std::size_t size = core::dtype_size(dtype);
+  return tensor_signature(raw.size() / size, dtype, [&](std::uint64_t i, std::span<std::byte> out) {
+    std::memcpy(out.data(), raw.data() + i * size, size);
+  });
+}
+
+std::optional<Signature> tensor_signature(std::uint64_t n, core::DType dtype, const ElementReader& read) {
+  if (!signature_dtype(dtype)) return std::nullopt;
   if (n < k_min_similarity_elements) return std::nullopt;
 
   std::array<double, k_signature_samples> sample{};
+  std::array<std::byte, 8> element{};
+  const std::size_t size = core::dtype_size(dtype);
   double max_abs = 0;
   for (std::size_t j = 0; j < k_signature_samples; ++j) {
-    sample[j] = sample_value(dtype, raw.data(), signature_sample_index(n, j));
+    read(signature_sample_index(n, j), std::span(element).first(size));
+    sample[j] = sample_value(dtype, element.data(), 0);
     max_abs = std::max(max_abs, std::fabs(sample[j]));
   }
   if (max_abs == 0) return std::nullopt;
