@@ -197,3 +197,77 @@ TEST_F(DeltaStorageTest, DamagedDeltaIsReportedNamingTheObject) {
 }
 
 }  // namespace
+
+namespace {
+
+// The similarity index finds a base when names do not match (DESIGN.md §6).
+class SimilarBaseTest : public DeltaStorageTest {
+protected:
+  static constexpr std::uint64_t n = 60'000;
+  void commit_file(const std::string& path, const std::string& tensor_name, const Drift& w) {
+    test::write_file(dir / path, test::safetensors_bytes({{tensor_name, "F32", {n}, w.bytes()}}));
+    add(*repo, {.paths = {path}});
+    commit(*repo, {.message = path});
+  }
+  std::string checked_out(const std::string& rev, const std::string& path) {
+    stdfs::remove(dir / path);
+    checkout(*repo, {.rev = rev, .paths = {path}});
+    return test::read_file(dir / path);
+  }
+};
+
+TEST_F(SimilarBaseTest, RenamedTensorIsADeltaAgainstItsOldSelf) {
+  Drift w(n, 11);
+  commit_file("m.safetensors", "layer.0.weight", w);
+  const auto before = tensor("HEAD", "m.safetensors", "layer.0.weight").id;
+  w.step();
+  commit_file("m.safetensors", "blocks.0.weight", w);
+  const auto after = tensor("HEAD", "m.safetensors", "blocks.0.weight").id;
+  EXPECT_EQ(info(after).base, before);
+  EXPECT_LT(info(after).stored_size, info(before).stored_size * 8 / 10);
+  EXPECT_EQ(checked_out("HEAD", "m.safetensors"), test::safetensors_bytes({{"blocks.0.weight", "F32", {n}, w.bytes()}}));
+}
+
+TEST_F(SimilarBaseTest, CheckpointUnderANewFileNameFindsThePreviousOne) {
+  Drift w(n, 12);
+  commit_file("ckpt-1/model.safetensors", "w", w);
+  const auto first = tensor("HEAD", "ckpt-1/model.safetensors", "w").id;
+  w.step();
+  commit_file("ckpt-2/model.safetensors", "w", w);
+  EXPECT_EQ(info(tensor("HEAD", "ckpt-2/model.safetensors", "w").id).base, first);
+}
+
+TEST_F(SimilarBaseTest, FineTuneOnAnotherBranchFindsTheBaseModel) {
+  test::write_file(dir / "README", "model card\n");
+  add(*repo, {.paths = {"README"}});
+  commit(*repo, {.message = "start"});
+  create_branch(*repo, "ft", "HEAD", false);
+  Drift w(n, 13);
+  commit_file("base.safetensors", "w", w);  // on main
+  const auto base = tensor("HEAD", "base.safetensors", "w").id;
+  checkout(*repo, {.rev = "ft"});
+  ASSERT_FALSE(stdfs::exists(dir / "base.safetensors"));
+  w.step();
+  commit_file("tuned.safetensors", "w", w);  // on ft, where base.safetensors does not exist
+  EXPECT_EQ(info(tensor("HEAD", "tuned.safetensors", "w").id).base, base);
+  EXPECT_EQ(checked_out("ft", "tuned.safetensors"), test::safetensors_bytes({{"w", "F32", {n}, w.bytes()}}));
+}
+
+TEST_F(SimilarBaseTest, UnrelatedTensorOfTheSameShapeIsNotABase) {
+  Drift a(n, 14), b(n, 15);
+  commit_file("a.safetensors", "w", a);
+  commit_file("b.safetensors", "w", b);
+  EXPECT_TRUE(info(tensor("HEAD", "b.safetensors", "w").id).base.is_zero());
+}
+
+TEST_F(SimilarBaseTest, LosingTheIndexLosesNoData) {
+  Drift w(n, 16);
+  commit_file("ckpt-1/model.safetensors", "w", w);
+  stdfs::remove_all(repo->layout().similarity_dir());
+  w.step();
+  commit_file("ckpt-2/model.safetensors", "w", w);
+  EXPECT_TRUE(info(tensor("HEAD", "ckpt-2/model.safetensors", "w").id).base.is_zero());  // no index: no base
+  EXPECT_EQ(checked_out("HEAD", "ckpt-2/model.safetensors"), test::safetensors_bytes({{"w", "F32", {n}, w.bytes()}}));
+}
+
+}  // namespace
