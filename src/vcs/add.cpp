@@ -56,18 +56,6 @@ Candidates collect(Repository& repo, const Index& index, const AddOptions& o) {
   return c;
 }
 
-// The trees of HEAD and its first parents, newest first, at most `count`.
-std::vector<Tree> recent_trees(Repository& repo, unsigned count) {
-  std::vector<Tree> trees;
-  std::optional<core::ObjectId> at = read_head(repo).commit;
-  while (at && trees.size() < count) {
-    const Commit c = repo.objects().read_commit(*at);
-    trees.push_back(repo.objects().read_tree(c.tree));
-    at = c.parents.empty() ? std::nullopt : std::optional<core::ObjectId>(c.parents.front());
-  }
-  return trees;
-}
-
 }  // namespace
 
 AddResult add_locked(Repository& repo, Index& index, const AddOptions& options, const core::ProgressFn& progress) {
@@ -94,13 +82,12 @@ AddResult add_locked(Repository& repo, Index& index, const AddOptions& options, 
   core::ThreadPool pool(static_cast<std::size_t>(repo.jobs()));
   auto writer = repo.objects().begin_data();
   BaseSelector bases(repo.objects(), repo.max_chain(), repo.layout().similarity_dir());
-  const std::vector<Tree> history = todo.empty() ? std::vector<Tree>{} : recent_trees(repo, repo.max_chain() + 1);
+  const History history(repo, repo.max_chain() + 1);
   std::vector<IndexEntry> staged;
   std::uint64_t done = 0;
   for (auto& f : todo) {
-    StoreContext ctx{.writer = writer.get(), .bases = &bases};
+    StoreContext ctx{.writer = writer.get(), .bases = &bases, .history = &history};
     if (const IndexEntry* before = index.find(f.path)) ctx.previous = &before->file;
-    for (const Tree& t : history) ctx.history.push_back(t.find(f.path));
     FileEntry entry = hash_file(f, pool, ctx);
     result.tensors += entry.tensors.size();
     result.bytes_scanned += f.stat.size;

@@ -15,6 +15,7 @@
 #include "chunk_source.hpp"
 #include "coral/core/dtype.hpp"
 #include "coral/vcs/object_db.hpp"
+#include "coral/vcs/repository.hpp"
 #include "similarity.hpp"
 
 #include <filesystem>
@@ -22,16 +23,32 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <string>
 #include <vector>
 
 namespace coral::vcs {
 
-// The versions of one object: what the index holds for the same path and tensor name, and the
-// ids of the same path and name in HEAD, HEAD~1, ... (first parents), newest first.
+// The objects of one path and tensor name in HEAD, HEAD~1, ... (first parents), newest first,
+// read on first use (most adds never need them). Thread-safe.
+class History {
+public:
+  History(Repository& repo, unsigned depth);
+  ~History();
+  // `name` empty: the whole-file object of a file without tensors.
+  std::vector<core::ObjectId> versions(const std::string& path, const std::string& name) const;
+
+private:
+  struct State;
+  std::unique_ptr<State> m_state;
+};
+
+// The versions of one object: what the index holds for the same path and tensor name, and where
+// to find older ones.
 struct Lineage {
   core::ObjectId previous;  // zero when none
   core::DType previous_dtype = core::DType::u8;
-  std::vector<core::ObjectId> history;
+  const History* history = nullptr;
+  std::string path, name;
 };
 
 struct BasePlan {
@@ -63,8 +80,8 @@ private:
   std::shared_ptr<const ChunkSource> usable(const core::ObjectId& id, std::uint64_t raw_size) const;
   std::shared_ptr<const ChunkSource> similar(core::DType dtype, std::span<const std::byte> raw,
                                              const Signature& signature, const PieceDone& done_with) const;
-  // How many older versions in `history` decode through `id` (a chain ending at it).
-  unsigned height(const core::ObjectId& id, const std::vector<core::ObjectId>& history) const;
+  // How many older versions of the lineage decode through `id` (a chain ending at it).
+  unsigned height(const core::ObjectId& id, const Lineage& lineage) const;
 
   struct State;
   const ObjectDb& m_db;

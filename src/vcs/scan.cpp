@@ -187,8 +187,8 @@ FileEntry hash_file(ParsedFile& file, core::ThreadPool& pool, const StoreContext
   if (file.layout.format == core::FileFormat::raw) {
     first.bytes = data;
     if (ctx.previous && ctx.previous->format == core::FileFormat::raw) first.lineage.previous = ctx.previous->id;
-    for (const FileEntry* h : ctx.history)
-      if (h && h->format == core::FileFormat::raw) first.lineage.history.push_back(h->id);
+    first.lineage.history = ctx.history;
+    first.lineage.path = file.path;
   } else {
     skeleton = core::extract_skeleton(file.layout, data);
     first.bytes = {reinterpret_cast<const std::byte*>(skeleton.data()), skeleton.size()};
@@ -197,12 +197,6 @@ FileEntry hash_file(ParsedFile& file, core::ThreadPool& pool, const StoreContext
   std::unordered_map<std::string_view, const TensorEntry*> before;
   if (ctx.previous)
     for (const auto& t : ctx.previous->tensors) before.emplace(t.name, &t);
-  std::vector<std::unordered_map<std::string_view, core::ObjectId>> history;
-  for (const FileEntry* h : ctx.history) {
-    auto& names = history.emplace_back();
-    if (h)
-      for (const auto& t : h->tensors) names.emplace(t.name, t.id);
-  }
   for (std::size_t i = 0; i < extents.size(); ++i) {
     const auto& x = extents[i];
     TensorEntry& t = entry.tensors[i];
@@ -219,8 +213,9 @@ FileEntry hash_file(ParsedFile& file, core::ThreadPool& pool, const StoreContext
     if (const auto it = before.find(t.name); it != before.end()) {
       p.lineage.previous = it->second->id;
       p.lineage.previous_dtype = it->second->dtype;
-      for (const auto& names : history)
-        if (const auto h = names.find(t.name); h != names.end()) p.lineage.history.push_back(h->second);
+      p.lineage.history = ctx.history;
+      p.lineage.path = file.path;
+      p.lineage.name = t.name;
     }
   }
   for (auto& p : pieces) p.big = p.bytes.size() > k_copy_limit && p.bytes.data() != nullptr &&
