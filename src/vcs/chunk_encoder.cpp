@@ -14,20 +14,26 @@ void store_u32(std::vector<std::byte>& out, std::uint32_t v) {
 }
 
 // Encodes chunk i of the job: its raw bytes, the base's bytes at the same place, then the codec.
-// `raw` is left holding the chunk's raw bytes.
+// Reads chunk i (into `raw` when the job fills) and encodes it.
 delta::EncodedChunk encode_one(const ChunkJob& job, std::uint64_t i, unsigned width, const delta::ChunkEncodeOptions& o,
                                std::vector<std::byte>& raw) {
   thread_local std::vector<std::byte> base;
   const std::size_t n = delta::chunk_raw_size(job.raw_size, delta::k_chunk_log2, i);
-  raw.resize(n);
-  job.fill(i, raw);
+  std::span<const std::byte> raw_bytes;
+  if (job.fill) {
+    raw.resize(n);
+    job.fill(i, raw);
+    raw_bytes = raw;
+  } else {
+    raw_bytes = job.bytes.subspan(static_cast<std::size_t>(i << delta::k_chunk_log2), n);
+  }
   std::span<const std::byte> base_bytes;
   if (job.base_fill) {
     base.resize(n);
     job.base_fill(i, base);
     base_bytes = base;
   }
-  return delta::encode_chunk(raw, base_bytes, width, o);
+  return delta::encode_chunk(raw_bytes, base_bytes, width, o);
 }
 
 }  // namespace
@@ -61,10 +67,11 @@ void store_chunked(DataWriter& writer, const ChunkJob& job, core::ThreadPool* po
     raw.clear();
     delta::EncodedChunk chunk;
     if (n == 1) chunk = encode_one(job, 0, width, options, raw);
+    const std::span<const std::byte> raw_bytes = job.fill ? std::span<const std::byte>(raw) : job.bytes;
     const std::size_t container = prefix.size() + chunk.bytes.size() + 4 * static_cast<std::size_t>(n);
-    if (container >= raw.size()) {
+    if (container >= raw_bytes.size()) {
       info.encoding = static_cast<std::uint8_t>(delta::Encoding::raw);
-      put(info, raw);
+      put(info, raw_bytes);
       return;
     }
     stored.assign(prefix.begin(), prefix.end());
@@ -78,7 +85,7 @@ void store_chunked(DataWriter& writer, const ChunkJob& job, core::ThreadPool* po
 
   // Big: encode windows of chunks on the pool, append them in order.
   const std::size_t threads = pool ? pool->size() : 1;
-  const std::uint64_t window = std::max<std::size_t>(2, 2 * threads);
+  const std::uint64_t window = std::max<std::size_t>(4, 4 * threads);
   const auto produce = [&](const storage::WriteBatch::PieceSink& sink) {
     sink(prefix);
     std::vector<std::byte> table;

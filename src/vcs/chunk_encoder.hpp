@@ -24,6 +24,8 @@ struct ChunkJob {
   // pool threads in any order. Throws (IoError) when the source no longer matches the id.
   using Fill = std::function<void(std::uint64_t i, std::span<std::byte> out)>;
   Fill fill;
+  // Or, for an object already in private memory: its bytes (read in place, not copied).
+  std::span<const std::byte> bytes;
   // The delta base (same raw size): its id and its chunks, or a zero id for none.
   core::ObjectId base_id;
   Fill base_fill;

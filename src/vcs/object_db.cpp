@@ -162,9 +162,7 @@ void DataWriter::put(const core::ObjectId& id, std::span<const std::byte> raw, c
   job.id = id;
   job.raw_size = raw.size();
   job.dtype = dtype;
-  job.fill = [&](std::uint64_t i, std::span<std::byte> out) {
-    std::memcpy(out.data(), raw.data() + (i << delta::k_chunk_log2), out.size());
-  };
+  job.bytes = raw;
   store_chunked(*this, job, nullptr);
 }
 

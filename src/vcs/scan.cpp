@@ -38,16 +38,18 @@ void release(const core::fs::MappedFile& map, std::span<const std::byte> bytes) 
   map.release(static_cast<std::size_t>(bytes.data() - map.bytes().data()), bytes.size());
 }
 
-// Stores the object `p` (claimed), with `chunk(i, out)` giving its raw chunks, as its base plan
+// Stores the object `p` (claimed), with `chunk(i, out)` giving its raw chunks (or `bytes` holding
+// them in private memory), as its base plan
 // says: a delta against a stored base, or self-contained and then, for a reverse plan, the
 // previous version re-encoded as a delta against it.
 void store_planned(const StoreContext& ctx, const Piece& p, const BasePlan& plan, const ChunkJob::Fill& chunk,
-                   core::ThreadPool* pool) {
+                   std::span<const std::byte> bytes, core::ThreadPool* pool) {
   ChunkJob job;
   job.id = *p.id;
   job.raw_size = p.bytes.size();
   job.dtype = p.dtype;
   job.fill = chunk;
+  job.bytes = bytes;
   if (plan.kind == BasePlan::Kind::forward) {
     job.base_id = plan.source->info().id;
     job.base_fill = base_chunks(plan.source);
@@ -60,7 +62,9 @@ void store_planned(const StoreContext& ctx, const Piece& p, const BasePlan& plan
   older.dtype = p.dtype;
   older.fill = base_chunks(plan.source);
   older.base_id = *p.id;
-  older.base_fill = chunk;
+  older.base_fill = chunk ? chunk : ChunkJob::Fill([bytes](std::uint64_t i, std::span<std::byte> out) {
+    std::memcpy(out.data(), bytes.data() + (i << delta::k_chunk_log2), out.size());
+  });
   older.replacement = true;
   store_chunked(*ctx.writer, older, pool);
 }
@@ -74,11 +78,7 @@ void store_small(const StoreContext& ctx, Piece& p, std::span<const std::byte> c
     signature = tensor_signature(copy, p.dtype);
     plan = ctx.bases->choose(p.lineage, p.dtype, copy, signature);
   }
-  store_planned(ctx, p, plan,
-                [&](std::uint64_t i, std::span<std::byte> out) {
-                  std::memcpy(out.data(), copy.data() + (i << delta::k_chunk_log2), out.size());
-                },
-                nullptr);
+  store_planned(ctx, p, plan, {}, copy, nullptr);
   if (ctx.bases) ctx.bases->remember(*p.id, signature);
 }
 
@@ -149,7 +149,7 @@ void store_big(const core::fs::MappedFile& map, const std::filesystem::path& abs
                   release(map, part);
                   if (core::hash_bytes(out) != p.chunk_ids[static_cast<std::size_t>(i)]) changed_while_reading(path);
                 },
-                &pool);
+                {}, &pool);
   if (ctx.bases) ctx.bases->remember(*p.id, signature);
 }
 
