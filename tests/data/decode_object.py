@@ -5,8 +5,9 @@ usage: decode_object.py REPO_DIR OBJECT_ID
 
 REPO_DIR is the directory that holds .coral (or .coral itself), OBJECT_ID the object's 32 hex
 digits. Reads the pack files .coral/packs/pack-*.h5 with h5py, decodes the object's stored bytes
-(encodings 0 raw, 1 zstd, 2 chunks; delta bases followed recursively) and writes its raw bytes to
-stdout. One line on stderr says what was decoded, for tests:
+(encodings 0 raw, 1 zstd, 2 chunks with chunk kinds 0-5, delta bases followed recursively) and
+writes its raw bytes to stdout. Kind 5 (scaled integers) follows what coral writes while its
+documentation is being finalised. One line on stderr says what was decoded, for tests:
 
     encoding=2 raw_size=N stored=N base=<hex or -> kinds=2,3 planes=0,3 depth=D
 
@@ -242,6 +243,23 @@ def decode_chunk(stored, size, w, base_chunk, kinds, seen):
         if n and int(index.max()) >= k:
             raise Corrupt("dictionary index out of range")
         out = table[index].tobytes() + r.take(t)
+    elif kind == 5:
+        # Provisional: docs/format.md "kind 5: scaled integers" is being finalised; this follows
+        # the layout coral writes now. u8 log2 B | 4 plane records of the m = ceil(n / B) float32
+        # block scales | one plane record of the n int8 q bytes | tail;
+        # element i = float32(q[i]) * scale[i >> log2 B] (one float32 multiply).
+        if w != 4:
+            raise Corrupt("scaled integer chunk with %d-byte elements" % w)
+        n, t = size // 4, size % 4
+        log2b = r.u8()
+        if not 7 <= log2b <= 13:
+            raise Corrupt("scaled integer blocks of 2^%d" % log2b)
+        m = (n + (1 << log2b) - 1) >> log2b
+        planes = [read_plane(r, m, seen) for _ in range(4)]
+        scales = np.frombuffer(b"".join(planes), np.uint8).reshape(4, m).T.copy().view("<f4").reshape(m)
+        q = np.frombuffer(read_plane(r, n, seen), np.int8)
+        values = q.astype(np.float32) * scales[np.arange(n) >> log2b]
+        out = values.astype("<f4").tobytes() + r.take(t)
     else:
         raise Corrupt("unknown chunk kind %d (written by a newer coral?)" % kind)
     if r.remaining():

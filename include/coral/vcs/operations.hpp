@@ -151,6 +151,10 @@ struct BranchInfo {
   bool current = false;
 };
 std::vector<BranchInfo> list_branches(Repository& repo);
+
+// Rewrites the similarity index (.coral/similarity/, a cache) from the float tensors of every
+// commit reachable from a branch, a tag or HEAD, and of the index. Returns the tensors indexed.
+std::size_t rebuild_similarity_index(Repository& repo);
 void create_branch(Repository& repo, const std::string& name, const std::string& start_rev, bool force);
 void delete_branch(Repository& repo, const std::string& name, bool force);
 void rename_branch(Repository& repo, const std::string& old_name, const std::string& new_name, bool force);

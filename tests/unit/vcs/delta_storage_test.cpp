@@ -260,6 +260,17 @@ TEST_F(SimilarBaseTest, UnrelatedTensorOfTheSameShapeIsNotABase) {
   EXPECT_TRUE(info(tensor("HEAD", "b.safetensors", "w").id).base.is_zero());
 }
 
+TEST_F(SimilarBaseTest, RebuiltIndexFindsBasesAgain) {
+  Drift w(n, 17);
+  commit_file("ckpt-1/model.safetensors", "w", w);
+  const auto first = tensor("HEAD", "ckpt-1/model.safetensors", "w").id;
+  stdfs::remove_all(repo->layout().similarity_dir());
+  EXPECT_EQ(rebuild_similarity_index(*repo), 1u);
+  w.step();
+  commit_file("ckpt-2/model.safetensors", "w", w);
+  EXPECT_EQ(info(tensor("HEAD", "ckpt-2/model.safetensors", "w").id).base, first);
+}
+
 TEST_F(SimilarBaseTest, LosingTheIndexLosesNoData) {
   Drift w(n, 16);
   commit_file("ckpt-1/model.safetensors", "w", w);

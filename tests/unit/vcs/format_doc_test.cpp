@@ -175,6 +175,20 @@ TEST_F(FormatDocTest, IndependentPythonDecoderRestoresEveryObject) {
   for (int tag : {0, 1, 3}) EXPECT_TRUE(planes.count(tag)) << "no plane record with tag " << tag << " was decoded";
   EXPECT_GE(deepest, 2u) << "a chain of XOR deltas should have been followed";
 
+  // The worked example of docs/format.md "Decoding a chunked object by hand", byte for byte.
+  const auto model = show(*repo, "HEAD:model.safetensors").file;
+  ASSERT_TRUE(model.has_value());
+  for (const auto& t : model->tensors) {
+    if (t.name != "const") continue;
+    const auto rec = store.get(t.id);
+    std::string hex;
+    for (auto b : rec.data) {
+      hex += "0123456789abcdef"[std::to_integer<unsigned>(b) >> 4];
+      hex += "0123456789abcdef"[std::to_integer<unsigned>(b) & 15];
+    }
+    EXPECT_EQ(hex, "0104160004000000003f01010009000000") << "update the example in docs/format.md";
+  }
+
   // The fine-tune under a new name found its base through the similarity index.
   const auto tuned_file = show(*repo, "HEAD:tuned.safetensors").file;
   ASSERT_TRUE(tuned_file.has_value());
