@@ -44,7 +44,7 @@ constexpr std::array k_bounds{
   Bounds{"core.compression_level", 1, 19},
   Bounds{"core.jobs", 0, 4096},
   Bounds{"core.lock_wait", 0, 1e9},
-  Bounds{"delta.max_chain", 0, 50},
+  Bounds{"delta.max_chain", 0, 16},
   Bounds{"pack.max_bytes", 1024.0 * 1024.0, 9.2e18},
 };
 
