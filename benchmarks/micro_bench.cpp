@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <random>
 #include <span>
@@ -123,8 +124,21 @@ std::vector<std::byte> bf16_of(const std::vector<float>& a) {
   return bytes_of(h.data(), h.size() * 2);
 }
 
+// a quantised to int8 with one scale per row of 4096 and converted back in float32 (chunk kind 5).
+std::vector<float> dequantized_f32(std::vector<float> a) {
+  constexpr std::size_t k_row = 4096;
+  for (std::size_t r = 0; r + k_row <= a.size(); r += k_row) {
+    float m = 0;
+    for (std::size_t i = r; i < r + k_row; ++i) m = std::max(m, std::fabs(a[i]));
+    const float s = m / 127.0f;
+    for (std::size_t i = r; i < r + k_row; ++i)
+      a[i] = static_cast<float>(static_cast<std::int8_t>(std::clamp(std::nearbyint(a[i] / s), -127.0f, 127.0f))) * s;
+  }
+  return a;
+}
+
 struct ChunkData {
-  std::vector<std::byte> f32, next_f32, xor_f32, bf16;
+  std::vector<std::byte> f32, next_f32, xor_f32, bf16, dequantized;
 };
 
 const ChunkData& chunk_data() {
@@ -137,12 +151,14 @@ const ChunkData& chunk_data() {
     c.xor_f32 = c.next_f32;
     coral::delta::xor_bytes(c.xor_f32.data(), c.f32.data(), c.xor_f32.size());
     c.bf16 = bf16_of(a);
+    const auto q = dequantized_f32(a);
+    c.dequantized = bytes_of(q.data(), q.size() * 4);
     return c;
   }();
   return d;
 }
 
-// Arg 0: data set (0 f32, 1 xor f32, 2 bf16); arg 1: plane (0 = lowest byte).
+// Arg 0: data set (0 f32, 1 bf16, 2 xor f32, 3 per-row dequantized int8 as f32); arg 1: plane (0 = lowest byte).
 std::vector<std::byte> plane_of(std::int64_t set, std::int64_t plane) {
   const auto& d = chunk_data();
   const auto& src = set == 0 ? d.f32 : set == 1 ? d.xor_f32 : d.bf16;
@@ -269,6 +285,7 @@ ChunkCase chunk_case(std::int64_t which) {
   const auto& d = chunk_data();
   if (which == 1) return {d.bf16, {}, 2, "bf16"};
   if (which == 2) return {d.next_f32, d.f32, 4, "xor f32"};
+  if (which == 3) return {d.dequantized, {}, 4, "dequantized f32"};
   return {d.f32, {}, 4, "f32"};
 }
 
@@ -284,7 +301,7 @@ void BM_encode_chunk(benchmark::State& state) {
   state.counters["ratio"] = static_cast<double>(c.raw.size()) / static_cast<double>(enc.bytes.size());
   state.SetLabel(c.name);
 }
-BENCHMARK(BM_encode_chunk)->Args({0, 1})->Args({1, 1})->Args({2, 1})->Args({0, 3})->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_encode_chunk)->Args({0, 1})->Args({1, 1})->Args({2, 1})->Args({3, 1})->Args({0, 3})->Unit(benchmark::kMicrosecond)->UseRealTime();
 
 void BM_decode_chunk(benchmark::State& state) {
   const ChunkCase c = chunk_case(state.range(0));
@@ -299,7 +316,7 @@ void BM_decode_chunk(benchmark::State& state) {
   state.counters["ratio"] = static_cast<double>(c.raw.size()) / static_cast<double>(enc.bytes.size());
   state.SetLabel(c.name);
 }
-BENCHMARK(BM_decode_chunk)->Arg(0)->Arg(1)->Arg(2)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_decode_chunk)->Arg(0)->Arg(1)->Arg(2)->Arg(3)->Unit(benchmark::kMicrosecond)->UseRealTime();
 
 // A safetensors image with n small F32 tensors ([4, 16] each), named like a real model.
 std::vector<std::byte> safetensors_image(std::size_t n) {

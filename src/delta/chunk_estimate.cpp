@@ -2,6 +2,7 @@
 
 #include "histogram.hpp"
 #include "plane_coding.hpp"
+#include "scaled_ints.hpp"
 #include "zstd_block.hpp"
 
 #include <array>
@@ -53,6 +54,12 @@ std::size_t estimate_planes(std::span<const std::byte> data, std::span<const std
   std::size_t total = data.size() - n * w + 1;  // tail and kind byte
   for (unsigned p = 0; p < w; ++p) total += estimate_plane(h[p], n);
   return total;
+}
+
+std::size_t estimate_scaled_ints(const ScaledInts& scaled, std::size_t n) noexcept {
+  const std::span<const std::byte> scales(reinterpret_cast<const std::byte*>(scaled.scales.data()), scaled.scales.size() * 4);
+  // kind and log2 bytes, the scale planes (estimate_planes counts one byte for the kind), the q plane
+  return 1 + estimate_planes(scales, {}, scaled.scales.size(), 4) + estimate_plane(scaled.q_counts, n);
 }
 
 std::size_t estimate_zstd(std::span<const std::byte> data, int level) {

@@ -4,6 +4,7 @@
 #include "chunk_estimate.hpp"
 #include "plane_coding.hpp"
 #include "planes.hpp"
+#include "scaled_ints.hpp"
 #include "value_dict.hpp"
 #include "zstd_block.hpp"
 
@@ -20,11 +21,15 @@
 //   3 xor planes  as 2, of the chunk XOR the base's bytes (the tail too)
 //   4 dictionary  u8 k-1 | k values of w bytes (ascending as little-endian integers)
 //                 | one plane record of the n index bytes | the t tail bytes
+//   5 scaled ints (w = 4 only) u8 log2 B (7..13) | w plane records of m bytes: the byte planes of
+//                 the m = ceil(n / B) float32 block scales | one plane record of the n q bytes (int8)
+//                 | the t tail bytes. Element i = float(q[i]) * scale[i / B], one float32 multiply;
+//                 every q byte is valid (-128..127).
 
 namespace coral::delta {
 namespace {
 
-enum class ChunkKind : std::uint8_t { raw = 0, zstd = 1, planes = 2, xor_planes = 3, dictionary = 4 };
+enum class ChunkKind : std::uint8_t { raw = 0, zstd = 1, planes = 2, xor_planes = 3, dictionary = 4, scaled_ints = 5 };
 
 constexpr std::uint8_t k_prefix_version = 1;
 constexpr std::size_t k_min_dict_elements = 64;
@@ -71,6 +76,40 @@ std::size_t estimate_dictionary(const ValueDictionary& dict, std::size_t n, unsi
   return 2 + dict.values.size() * w + estimate_plane(dict.index_counts, n);
 }
 
+void encode_scaled(std::span<const std::byte> raw, const ScaledInts& sc, const std::byte* q, int level,
+                   std::vector<std::byte>& out) {
+  const std::size_t n = raw.size() / 4, m = sc.scales.size();
+  put_u8(out, static_cast<unsigned>(ChunkKind::scaled_ints));
+  put_u8(out, sc.block_log2);
+  std::vector<std::byte> scales(m * 4), planes(m * 4);
+  for (std::size_t b = 0; b < m; ++b)
+    for (unsigned i = 0; i < 4; ++i) scales[b * 4 + i] = static_cast<std::byte>(sc.scales[b] >> (8 * i));
+  split_planes(scales.data(), m, 4, planes.data());
+  for (unsigned p = 0; p < 4; ++p) encode_plane({planes.data() + p * m, m}, level, out);
+  encode_plane({q, n}, level, out);
+  put_bytes(out, raw.subspan(n * 4));
+}
+
+void decode_scaled(ByteReader& in, unsigned w, std::span<std::byte> out) {
+  if (w != 4) throw CorruptError("scaled integer chunk with " + std::to_string(w) + "-byte elements");
+  const std::size_t n = out.size() / 4;
+  const unsigned block_log2 = in.u8();
+  if (block_log2 < k_min_scaled_block_log2 || block_log2 > k_max_scaled_block_log2)
+    throw CorruptError("scaled integer chunk has blocks of 2^" + std::to_string(block_log2));
+  const std::size_t m = (n + (std::size_t{1} << block_log2) - 1) >> block_log2;
+  std::vector<std::byte> planes(m * 4), bytes(m * 4);
+  for (unsigned p = 0; p < 4; ++p) decode_plane(in, {planes.data() + p * m, m});
+  merge_planes(planes.data(), m, 4, bytes.data());
+  std::vector<std::uint32_t> scales(m);
+  for (std::size_t b = 0; b < m; ++b)
+    for (unsigned i = 0; i < 4; ++i) scales[b] |= std::to_integer<std::uint32_t>(bytes[b * 4 + i]) << (8 * i);
+  auto& q = scratch(0, n);
+  decode_plane(in, {q.data(), n});
+  const auto tail = in.bytes(out.size() - n * 4);
+  expand_scaled_ints(q.data(), n, block_log2, scales, out.data());
+  if (!tail.empty()) std::memcpy(out.data() + n * 4, tail.data(), tail.size());
+}
+
 void decode_planes(ByteReader& in, unsigned w, std::span<std::byte> out) {
   const std::size_t n = out.size() / w;
   if (w == 1) {
@@ -108,7 +147,7 @@ void store_raw(std::span<const std::byte> raw, std::vector<std::byte>& out) {
 ChunkKind read_kind(std::span<const std::byte> stored) {
   if (stored.empty()) throw CorruptError("chunk is empty");
   const unsigned kind = std::to_integer<unsigned>(stored[0]);
-  if (kind > static_cast<unsigned>(ChunkKind::dictionary)) throw CorruptError("unknown chunk coding " + std::to_string(kind));
+  if (kind > static_cast<unsigned>(ChunkKind::scaled_ints)) throw CorruptError("unknown chunk coding " + std::to_string(kind));
   return static_cast<ChunkKind>(kind);
 }
 
@@ -169,8 +208,18 @@ EncodedChunk encode_chunk(std::span<const std::byte> raw, std::span<const std::b
     const std::size_t x = estimate_planes(raw, base, n, width);
     if (x < best) best = x, kind = ChunkKind::xor_planes;
   }
+  // Scaled integers first: when they win, a value dictionary could save at most the scales
+  // (n / 32 bytes) but costs two hash lookups per element, so it is not tried. (When they do not
+  // win, as for a constant chunk, the dictionary is tried as usual.)
+  std::optional<ScaledInts> scaled;
+  if (width == 4 && n >= std::size_t{1} << k_min_scaled_block_log2)
+    scaled = find_scaled_ints(raw.data(), n, scratch(1, n).data());
+  if (scaled) {
+    const std::size_t s = estimate_scaled_ints(*scaled, n);
+    if (s < best) best = s, kind = ChunkKind::scaled_ints;
+  }
   std::optional<ValueDictionary> dict;
-  if (width > 1 && n >= k_min_dict_elements) dict = find_dictionary(raw.data(), n, width);
+  if (kind != ChunkKind::scaled_ints && width > 1 && n >= k_min_dict_elements) dict = find_dictionary(raw.data(), n, width);
   if (dict) {
     const std::size_t d = estimate_dictionary(*dict, n, width);
     if (d < best) best = d, kind = ChunkKind::dictionary;
@@ -178,7 +227,9 @@ EncodedChunk encode_chunk(std::span<const std::byte> raw, std::span<const std::b
   const bool try_zstd = estimate_zstd(raw, level) * 100 < best * k_zstd_margin_percent;
 
   out.reserve(raw.size() + 1);
-  if (kind == ChunkKind::dictionary) {
+  if (kind == ChunkKind::scaled_ints) {
+    encode_scaled(raw, *scaled, scratch(1, n).data(), level, out);
+  } else if (kind == ChunkKind::dictionary) {
     encode_dictionary(raw, width, *dict, level, out);
   } else if (kind == ChunkKind::xor_planes) {
     auto& x = scratch(0, raw.size());
@@ -223,6 +274,7 @@ void decode_chunk(std::span<const std::byte> stored, std::span<const std::byte> 
       xor_bytes(out.data(), base.data(), out.size());
       break;
     case ChunkKind::dictionary: decode_dictionary(in, width, out); break;
+    case ChunkKind::scaled_ints: decode_scaled(in, width, out); break;
   }
   if (!in.at_end()) throw CorruptError("chunk has bytes after its end");
 }

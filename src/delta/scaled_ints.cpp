@@ -51,17 +51,54 @@ private:
   std::size_t begin(std::size_t b) const noexcept { return b * k_block; }
   std::size_t end(std::size_t b) const noexcept { return std::min(m_n, (b + 1) * k_block); }
 
-  // True when every element of block b is scaled(q, s) for some q in [-128, 127]; writes those q.
-  bool fits(std::size_t b, float s) noexcept {
+  // True when every element of block b is scaled(q, s) for some q in [-128, 127]; writes those q
+  // to q_out (the block's own q by default).
+  bool fits(std::size_t b, float s, std::int8_t* q_out = nullptr) noexcept {
     if (!(s > 0) || !std::isfinite(s)) return false;
+    if (q_out == nullptr) q_out = m_q + begin(b);
+    const std::byte* v = m_data + 4 * begin(b);
+    const std::size_t len = end(b) - begin(b);
+    const float inv = 1.0f / s;
+    if (!std::isfinite(inv)) return fits_slowly(v, len, s, q_out);
+    // A few elements with early exits first, so that wrong scales cost little; then the rest
+    // without branches (vectorised).
+    const std::size_t head = std::min<std::size_t>(len, 4);
+    if (fits_run(v, head, s, inv, q_out) != 0) return false;
+    if (len == k_block) return fits_run(v + 4 * head, k_block - head, s, inv, q_out + head) == 0;
+    return fits_run(v + 4 * head, len - head, s, inv, q_out + head) == 0;
+  }
+
+  // Nonzero when an element is not scaled(q, s) for q = v * inv rounded to an integer and clamped
+  // to [-128, 127]. v * inv is within 2^-15 of q when v = scaled(q, s), far from a rounding
+  // boundary; only the final bit comparison decides, so NaN and out-of-range values simply fail it.
+  // Rounding by adding 1.5 * 2^23 keeps the loop free of branches and of float-to-int conversions
+  // of out-of-range values.
+  static std::uint32_t fits_run(const std::byte* v, std::size_t len, float s, float inv, std::int8_t* q_out) noexcept {
+    constexpr float k_round = 12582912.0f;  // 1.5 * 2^23
+    constexpr std::uint32_t k_round_bits = 0x4b400000u;
+    std::uint32_t bad = 0;
+    for (std::size_t i = 0; i < len; ++i) {
+      const std::uint32_t bits = load_u32(v + 4 * i);
+      const float y = std::bit_cast<float>(bits) * inv + k_round;
+      std::int32_t q = static_cast<std::int32_t>(std::bit_cast<std::uint32_t>(y) - k_round_bits);
+      q = q < -128 ? -128 : q;
+      q = q > 127 ? 127 : q;
+      bad |= std::bit_cast<std::uint32_t>(scaled(q, s)) ^ bits;
+      q_out[i] = static_cast<std::int8_t>(q);
+    }
+    return bad;
+  }
+
+  // fits for scales below 2^-128, whose float reciprocal overflows.
+  static bool fits_slowly(const std::byte* v, std::size_t len, float s, std::int8_t* q_out) noexcept {
     const double inv = 1.0 / static_cast<double>(s);
-    for (std::size_t i = begin(b), e = end(b); i < e; ++i) {
-      const std::uint32_t bits = load_u32(m_data + 4 * i);
+    for (std::size_t i = 0; i < len; ++i) {
+      const std::uint32_t bits = load_u32(v + 4 * i);
       const double x = static_cast<double>(std::bit_cast<float>(bits)) * inv;
-      if (!(x >= -128.5 && x < 127.5)) return false;  // NaN fails too
-      const int q = static_cast<int>(x + 128.5) - 128;  // round to nearest: x + 128.5 >= 0
+      if (!(x > -128.5 && x < 127.5)) return false;  // NaN fails too
+      const int q = static_cast<int>(x + 128.5) - 128;
       if (std::bit_cast<std::uint32_t>(scaled(q, s)) != bits) return false;
-      m_q[i] = static_cast<std::int8_t>(q);
+      q_out[i] = static_cast<std::int8_t>(q);
     }
     return true;
   }
@@ -128,6 +165,33 @@ private:
     return true;
   }
 
+  // Neighbouring blocks of one row may have found different scales that both fit one of them (s and
+  // s / 2 when a block's largest |q| is 64, or a float neighbour of s): each block takes the larger
+  // scale of its neighbour when that fits, so that the blocks merge.
+  void unify() noexcept {
+    std::int8_t trial[k_block];
+    auto adopt = [&](std::size_t b, std::size_t from) {
+      const float s = std::bit_cast<float>(m_scales[b]), other = std::bit_cast<float>(m_scales[from]);
+      if (other > s && fits(b, other, trial)) {
+        std::memcpy(m_q + begin(b), trial, end(b) - begin(b));
+        m_scales[b] = m_scales[from];
+      }
+    };
+    const std::size_t nb = m_scales.size();
+    std::size_t prev = nb;  // the last scaled block seen
+    for (std::size_t b = 0; b < nb; ++b) {
+      if (m_state[b] != BlockState::scaled) continue;
+      if (prev != nb) adopt(b, prev);
+      prev = b;
+    }
+    prev = nb;
+    for (std::size_t b = nb; b-- > 0;) {
+      if (m_state[b] != BlockState::scaled) continue;
+      if (prev != nb) adopt(b, prev);
+      prev = b;
+    }
+  }
+
   const std::byte* m_data;
   std::size_t m_n;
   std::int8_t* m_q;
@@ -140,6 +204,11 @@ private:
 std::optional<ScaledInts> Factorer::run() {
   const std::size_t nb = m_scales.size();
   for (std::size_t b = 0; b < nb; ++b) {
+    if (m_last > 0 && fits(b, m_last)) {  // the common case: the row goes on (zero blocks too)
+      set(b, m_last);
+      if (!drain(m_last)) return std::nullopt;
+      continue;
+    }
     const float m = largest(b);
     if (!std::isfinite(m)) return std::nullopt;
     if (m == 0) {
@@ -150,10 +219,7 @@ std::optional<ScaledInts> Factorer::run() {
       m_state[b] = BlockState::zero;
       continue;
     }
-    float s = 0;
-    if (m_last > 0 && fits(b, m_last)) s = m_last;
-    else s = fits_largest(b, m);
-    if (s > 0) {
+    if (const float s = fits_largest(b, m); s > 0) {
       set(b, s);
       if (!drain(s)) return std::nullopt;
       continue;
@@ -162,6 +228,7 @@ std::optional<ScaledInts> Factorer::run() {
     if (m_pending.size() == k_max_pending && !drain(0)) return std::nullopt;
   }
   if (!drain(0)) return std::nullopt;
+  unify();
 
   // Merge pairs of blocks while every pair shares its scale (a zero block goes with any scale).
   ScaledInts result;
@@ -188,7 +255,7 @@ std::optional<ScaledInts> Factorer::run() {
     ++result.block_log2;
   }
   result.scales = std::move(scales);
-  result.q_counts = byte_histogram({reinterpret_cast<const std::byte*>(m_q), m_n});
+  result.q_counts = sampled_histogram({reinterpret_cast<const std::byte*>(m_q), m_n}, 16, 1024);
   return result;
 }
 

@@ -24,7 +24,7 @@ constexpr unsigned k_max_scaled_block_log2 = 13;  // 8192 elements
 struct ScaledInts {
   unsigned block_log2 = k_min_scaled_block_log2;
   std::vector<std::uint32_t> scales;  // float32 bits, one per block
-  Histogram q_counts{};               // how often each q byte occurs
+  Histogram q_counts{};               // how often each q byte occurs in a sample (histogram.hpp)
 };
 
 // Factors the n float32 elements (little-endian) of data as float(q) * scale per block, writing the

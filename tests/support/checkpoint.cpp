@@ -1,5 +1,7 @@
 #include "support/checkpoint.hpp"
 
+#include <bit>
+
 #include "support/temp_dir.hpp"
 
 #include <cstring>
@@ -65,6 +67,29 @@ void write_checkpoint_dir(const std::filesystem::path& dir, int epoch, std::uint
   write_file(dir / "model-00002-of-00002.safetensors", safetensors_bytes(s2, R"({"format":"pt"})"));
   write_file(dir / "model.safetensors.index.json",
              R"({"metadata":{},"weight_map":{"layers.0.weight":"model-00001-of-00002.safetensors"}})" "\n");
+}
+
+DriftingWeights::DriftingWeights(std::size_t n, std::uint64_t seed) : m_rng(seed), m_w(n) {
+  std::normal_distribution<float> d(0, 0.02f);
+  for (auto& x : m_w) x = d(m_rng);
+}
+
+void DriftingWeights::step() {
+  std::normal_distribution<float> d(0, 1);
+  for (auto& x : m_w) x *= 1 + 1e-3f * d(m_rng);
+}
+
+std::string DriftingWeights::f32() const { return {reinterpret_cast<const char*>(m_w.data()), m_w.size() * 4}; }
+
+std::string DriftingWeights::bf16() const {
+  std::string out;
+  for (float x : m_w) {
+    std::uint32_t u = std::bit_cast<std::uint32_t>(x);
+    u += 0x7fff + ((u >> 16) & 1);
+    out.push_back(static_cast<char>((u >> 16) & 0xff));
+    out.push_back(static_cast<char>(u >> 24));
+  }
+  return out;
 }
 
 }  // namespace coral::test

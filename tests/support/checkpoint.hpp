@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <random>
 #include <string>
 #include <utility>
 #include <vector>
@@ -14,6 +15,20 @@ struct FakeTensor {
   std::string dtype = "F32";
   std::vector<std::uint64_t> shape;
   std::string data;  // raw bytes, product(shape) * itemsize of them
+};
+
+// float32 weights N(0, 0.02) that drift a little from version to version, as consecutive
+// training checkpoints do: step() multiplies every weight by 1 + 1e-3 N(0, 1).
+class DriftingWeights {
+public:
+  DriftingWeights(std::size_t n, std::uint64_t seed);
+  void step();
+  std::string f32() const;   // little-endian float32 bytes
+  std::string bf16() const;  // the high half of each float, rounded to nearest even
+
+private:
+  std::mt19937_64 m_rng;
+  std::vector<float> m_w;
 };
 
 // float32 tensor with deterministic pseudo-random values (seed, scale).

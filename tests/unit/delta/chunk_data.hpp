@@ -87,6 +87,32 @@ inline std::vector<float> dequantized_f32(std::size_t n, std::uint64_t seed) {
   return v;
 }
 
+// A [rows, cols] matrix of N(0, sigma) weights quantised to int8 and converted back, as
+// torch.round(w / scale).clamp(-127, 127).to(int8).to(float32) * scale does in float32: one scale
+// max|w| / 127 per row, or one for the whole tensor when per_tensor.
+inline std::vector<float> dequantized_rows(std::size_t rows, std::size_t cols, std::uint64_t seed,
+                                           bool per_tensor = false, float sigma = 0.02f) {
+  auto w = gaussian_f32(rows * cols, seed, sigma);
+  std::vector<float> scales(rows);
+  float all = 0;
+  for (std::size_t r = 0; r < rows; ++r) {
+    float m = 0;
+    for (std::size_t c = 0; c < cols; ++c) m = std::max(m, std::fabs(w[r * cols + c]));
+    scales[r] = m / 127.0f;
+    all = std::max(all, m);
+  }
+  for (std::size_t r = 0; r < rows; ++r) {
+    const float s = per_tensor ? all / 127.0f : scales[r];
+    for (std::size_t c = 0; c < cols; ++c) {
+      float& x = w[r * cols + c];
+      // through int8, so that round(-0.3) = -0.0 becomes q = 0 and +0.0
+      const auto q = static_cast<std::int8_t>(s == 0 ? 0.0f : std::clamp(std::nearbyint(x / s), -127.0f, 127.0f));
+      x = static_cast<float>(q) * s;
+    }
+  }
+  return w;
+}
+
 // n elements of width w drawn from k distinct random values.
 inline Bytes few_values(std::size_t n, unsigned w, std::size_t k, std::uint64_t seed) {
   std::mt19937_64 rng(seed);

@@ -23,26 +23,10 @@ namespace stdfs = std::filesystem;
 
 namespace {
 
-// Weights that drift a little from epoch to epoch, like consecutive checkpoints of a real run.
-class Drift {
-public:
-  Drift(std::size_t n, std::uint64_t seed) : m_rng(seed), m_w(n) {
-    std::normal_distribution<float> d(0, 0.02f);
-    for (auto& x : m_w) x = d(m_rng);
-  }
-  void step() {
-    std::normal_distribution<float> d(0, 1);
-    for (auto& x : m_w) x *= 1 + 1e-3f * d(m_rng);
-  }
-  std::string bytes() const { return {reinterpret_cast<const char*>(m_w.data()), m_w.size() * 4}; }
-
-private:
-  std::mt19937_64 m_rng;
-  std::vector<float> m_w;
-};
+using Drift = test::DriftingWeights;
 
 std::string checkpoint(const Drift& w, const Drift& b, std::uint64_t n, std::uint64_t nb) {
-  return test::safetensors_bytes({{"w", "F32", {n}, w.bytes()}, {"b", "F32", {nb}, b.bytes()}});
+  return test::safetensors_bytes({{"w", "F32", {n}, w.f32()}, {"b", "F32", {nb}, b.f32()}});
 }
 
 class DeltaStorageTest : public test::RepoTest {
@@ -205,7 +189,7 @@ class SimilarBaseTest : public DeltaStorageTest {
 protected:
   static constexpr std::uint64_t n = 60'000;
   void commit_file(const std::string& path, const std::string& tensor_name, const Drift& w) {
-    test::write_file(dir / path, test::safetensors_bytes({{tensor_name, "F32", {n}, w.bytes()}}));
+    test::write_file(dir / path, test::safetensors_bytes({{tensor_name, "F32", {n}, w.f32()}}));
     add(*repo, {.paths = {path}});
     commit(*repo, {.message = path});
   }
@@ -225,7 +209,7 @@ TEST_F(SimilarBaseTest, RenamedTensorIsADeltaAgainstItsOldSelf) {
   const auto after = tensor("HEAD", "m.safetensors", "blocks.0.weight").id;
   EXPECT_EQ(info(after).base, before);
   EXPECT_LT(info(after).stored_size, info(before).stored_size * 8 / 10);
-  EXPECT_EQ(checked_out("HEAD", "m.safetensors"), test::safetensors_bytes({{"blocks.0.weight", "F32", {n}, w.bytes()}}));
+  EXPECT_EQ(checked_out("HEAD", "m.safetensors"), test::safetensors_bytes({{"blocks.0.weight", "F32", {n}, w.f32()}}));
 }
 
 TEST_F(SimilarBaseTest, CheckpointUnderANewFileNameFindsThePreviousOne) {
@@ -250,7 +234,7 @@ TEST_F(SimilarBaseTest, FineTuneOnAnotherBranchFindsTheBaseModel) {
   w.step();
   commit_file("tuned.safetensors", "w", w);  // on ft, where base.safetensors does not exist
   EXPECT_EQ(info(tensor("HEAD", "tuned.safetensors", "w").id).base, base);
-  EXPECT_EQ(checked_out("ft", "tuned.safetensors"), test::safetensors_bytes({{"w", "F32", {n}, w.bytes()}}));
+  EXPECT_EQ(checked_out("ft", "tuned.safetensors"), test::safetensors_bytes({{"w", "F32", {n}, w.f32()}}));
 }
 
 TEST_F(SimilarBaseTest, UnrelatedTensorOfTheSameShapeIsNotABase) {
@@ -278,7 +262,7 @@ TEST_F(SimilarBaseTest, LosingTheIndexLosesNoData) {
   w.step();
   commit_file("ckpt-2/model.safetensors", "w", w);
   EXPECT_TRUE(info(tensor("HEAD", "ckpt-2/model.safetensors", "w").id).base.is_zero());  // no index: no base
-  EXPECT_EQ(checked_out("HEAD", "ckpt-2/model.safetensors"), test::safetensors_bytes({{"w", "F32", {n}, w.bytes()}}));
+  EXPECT_EQ(checked_out("HEAD", "ckpt-2/model.safetensors"), test::safetensors_bytes({{"w", "F32", {n}, w.f32()}}));
 }
 
 }  // namespace

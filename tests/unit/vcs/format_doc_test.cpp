@@ -25,33 +25,7 @@ using namespace coral::vcs;
 
 namespace {
 
-// Weights that drift a little from version to version, like consecutive training checkpoints.
-class Drift {
-public:
-  Drift(std::size_t n, std::uint64_t seed) : m_rng(seed), m_w(n) {
-    std::normal_distribution<float> d(0, 0.02f);
-    for (auto& x : m_w) x = d(m_rng);
-  }
-  void step() {
-    std::normal_distribution<float> d(0, 1);
-    for (auto& x : m_w) x *= 1 + 1e-3f * d(m_rng);
-  }
-  std::string f32() const { return {reinterpret_cast<const char*>(m_w.data()), m_w.size() * 4}; }
-  std::string bf16() const {  // the high half of each float, rounded to nearest even
-    std::string out;
-    for (float x : m_w) {
-      std::uint32_t u = std::bit_cast<std::uint32_t>(x);
-      u += 0x7fff + ((u >> 16) & 1);
-      out.push_back(static_cast<char>((u >> 16) & 0xff));
-      out.push_back(static_cast<char>(u >> 24));
-    }
-    return out;
-  }
-
-private:
-  std::mt19937_64 m_rng;
-  std::vector<float> m_w;
-};
+using Drift = test::DriftingWeights;
 
 std::string floats(const std::vector<float>& v) { return {reinterpret_cast<const char*>(v.data()), v.size() * 4}; }
 
