@@ -4,6 +4,7 @@
 
 #include "coral/core/error.hpp"
 
+#include <algorithm>
 #include <bit>
 #include <cstdint>
 #include <cstring>
@@ -15,33 +16,6 @@ constexpr std::uint32_t k_scale = 1u << k_rans_scale_bits;
 constexpr std::uint32_t k_mask = k_scale - 1;
 constexpr std::uint32_t k_low = 1u << 15;  // states live in [k_low, 2^31)
 constexpr unsigned k_list_max = 31;        // up to this many symbols are listed, more use a bitmap
-
-// Encoder side of one symbol (ryg_rans rans_byte.h: division by a reciprocal, exact for x < 2^31).
-struct EncSymbol {
-  std::uint32_t x_max = 0;
-  std::uint32_t rcp_freq = 0;
-  std::uint32_t bias = 0;
-  std::uint16_t cmpl_freq = 0;
-  std::uint16_t rcp_shift = 0;
-};
-
-EncSymbol make_enc_symbol(std::uint32_t start, std::uint32_t freq) noexcept {
-  EncSymbol s;
-  s.x_max = ((k_low >> k_rans_scale_bits) << 16) * freq;
-  s.cmpl_freq = static_cast<std::uint16_t>(k_scale - freq);
-  if (freq < 2) {
-    s.rcp_freq = ~0u;
-    s.rcp_shift = 0;
-    s.bias = start + k_scale - 1;
-  } else {
-    std::uint32_t shift = 0;
-    while (freq > (1u << shift)) ++shift;
-    s.rcp_freq = static_cast<std::uint32_t>(((std::uint64_t{1} << (shift + 31)) + freq - 1) / freq);
-    s.rcp_shift = static_cast<std::uint16_t>(shift - 1);
-    s.bias = start;
-  }
-  return s;
-}
 
 unsigned distinct_frequencies(const Frequencies& f) noexcept {
   unsigned n = 0;
@@ -131,80 +105,130 @@ Frequencies normalize_frequencies(const Histogram& counts) noexcept {
   return f;
 }
 
+namespace {
+
+unsigned varint_bytes(std::uint64_t v) noexcept {
+  unsigned b = 1;
+  for (; v >= 0x80; v >>= 7) ++b;
+  return b;
+}
+
+}  // namespace
+
 std::size_t rans_estimate(const Histogram& counts) noexcept {
   const Frequencies f = normalize_frequencies(counts);
   std::uint64_t q16 = 0;
   for (unsigned s = 0; s < 256; ++s)
     if (counts[s] != 0) q16 += std::uint64_t{counts[s]} * ((k_rans_scale_bits << 16) - log2_q16(f[s]));
-  return static_cast<std::size_t>((q16 >> 19) + 2) + freq_table_bytes(f, distinct_frequencies(f)) + 4 * k_rans_ways;
+  const std::uint64_t word_bytes = q16 >> 19;
+  return static_cast<std::size_t>(word_bytes + 2 + (k_rans_ways - 1) * varint_bytes(word_bytes / (2 * k_rans_ways))) +
+         freq_table_bytes(f, distinct_frequencies(f)) + 4 * k_rans_ways;
 }
+
+namespace {
+
+// Encoder tables, indexed by symbol. q = x / freq is computed as (x * rcp) >> 43 with
+// rcp = ceil(2^43 / freq), exact for the x < 2^19 * freq <= 2^31 left after renormalisation:
+// the error x * (rcp - 2^43 / freq) / 2^43 < freq / 2^24 <= 1 / freq never crosses an integer.
+struct EncTables {
+  std::uint64_t rcp[256];
+  std::uint32_t x_max[256];  // renormalise x >= x_max = 2^19 * freq
+  std::uint32_t cum[256];
+  std::uint32_t cmpl[256];   // 4096 - freq
+};
+constexpr unsigned k_rcp_shift = 43;
+
+// One encoding step of symbol s into a state and its own word stream (words[idx] is the stream's
+// next free slot). Branch-free, as the renormalisations are unpredictable: the low word is always
+// stored and kept (idx moves up) only when the state renormalises.
+__attribute__((always_inline)) inline void rans_put(const EncTables& t, unsigned s, std::uint32_t& state,
+                                                    std::uint16_t* words, std::size_t& idx) noexcept {
+  std::uint32_t v = state;
+  words[idx] = static_cast<std::uint16_t>(v);
+  const std::uint32_t hi = v >> 16;
+#if defined(__x86_64__) && defined(__GNUC__)
+  // cmp sets CF = v < x_max; sbb $-1 adds 1 - CF.
+  asm("cmpl %[x_max], %[v]\n\t"
+      "cmovael %[hi], %[v]\n\t"
+      "sbbq $-1, %[idx]"
+      : [v] "+r"(v), [idx] "+r"(idx)
+      : [hi] "r"(hi), [x_max] "rm"(t.x_max[s])
+      : "cc");
+#else
+  const std::uint32_t r = v >= t.x_max[s];
+  v = (v & (r - 1)) | (hi & (0u - r));
+  idx += r;
+#endif
+  const auto q = static_cast<std::uint32_t>((std::uint64_t{v} * t.rcp[s]) >> k_rcp_shift);
+  state = v + t.cum[s] + q * t.cmpl[s];
+}
+
+}  // namespace
 
 void rans_encode(std::span<const std::byte> symbols, const Histogram& counts, std::vector<std::byte>& out) {
   const Frequencies f = normalize_frequencies(counts);
-  EncSymbol table[256];
+  EncTables t;
   std::uint32_t cum = 0;
   for (unsigned s = 0; s < 256; ++s) {
-    table[s] = make_enc_symbol(cum, f[s]);
+    t.rcp[s] = f[s] == 0 ? 0 : ((std::uint64_t{1} << k_rcp_shift) + f[s] - 1) / f[s];
+    t.x_max[s] = ((k_low >> k_rans_scale_bits) << 16) * f[s];
+    t.cum[s] = cum;
+    t.cmpl[s] = k_scale - f[s];
     cum += f[s];
   }
   const std::size_t n = symbols.size();
-  // Each symbol emits at most one word; words are written back to front. The slot below the
-  // next word is always written (and kept only when the state renormalises), so one spare slot.
-  thread_local std::vector<std::uint16_t> words;
-  if (words.size() < n + 1) words.resize(n + 1);
-  std::uint16_t* const end = words.data() + words.size();
-  std::uint16_t* w = end;
-  const auto* in = reinterpret_cast<const std::uint8_t*>(symbols.data());
-  // Branch-free, as the renormalisations are unpredictable: the low word is always stored below
-  // the next word and kept (p moves down) only when the state renormalises.
-  const auto put = [&table](std::uint32_t& state, unsigned sym, std::uint16_t*& p) __attribute__((always_inline)) {
-    const EncSymbol& e = table[sym];
-    std::uint32_t v = state;
-    p[-1] = static_cast<std::uint16_t>(v);
-    const std::uint32_t hi = v >> 16;
-#if defined(__x86_64__) && defined(__GNUC__)
-    std::uint16_t* const below = p - 1;
-    asm("cmpl %[x_max], %[v]\n\t"
-        "cmovael %[hi], %[v]\n\t"
-        "cmovaeq %[below], %[p]"
-        : [v] "+r"(v), [p] "+r"(p)
-        : [hi] "r"(hi), [below] "r"(below), [x_max] "rm"(e.x_max)
-        : "cc");
-#else
-    const std::uint32_t r = v >= e.x_max;
-    v = (v & (r - 1)) | (hi & (0u - r));
-    p -= r;
-#endif
-    const std::uint32_t q = static_cast<std::uint32_t>((std::uint64_t{v} * e.rcp_freq) >> 32) >> e.rcp_shift;
-    state = v + e.bias + q * e.cmpl_freq;
-  };
+  // Stream j gets the words of symbols j, j+8, ... (at most one a symbol) in the order they are
+  // emitted, from the start of its own region, plus the one spare slot above its last word.
   static_assert(k_rans_ways == 8);
+  const std::size_t cap = n / k_rans_ways + 2;
+  thread_local std::vector<std::uint16_t> buffer;
+  if (buffer.size() < k_rans_ways * cap) buffer.resize(k_rans_ways * cap);
+  std::uint16_t* const w = buffer.data();
+  std::size_t idx[k_rans_ways];
   std::uint32_t x[k_rans_ways];
-  for (auto& s : x) s = k_low;
+  for (unsigned j = 0; j < k_rans_ways; ++j) idx[j] = j * cap, x[j] = k_low;
+  const auto* in = reinterpret_cast<const std::uint8_t*>(symbols.data());
   const std::size_t full = n - n % k_rans_ways;
-  for (std::size_t i = n; i > full; --i) put(x[(i - 1) % k_rans_ways], in[i - 1], w);
-  std::uint32_t x0 = x[0], x1 = x[1], x2 = x[2], x3 = x[3], x4 = x[4], x5 = x[5], x6 = x[6], x7 = x[7];
-  for (std::size_t i = full; i > 0; i -= k_rans_ways) {
-    const std::uint8_t* g = in + i - k_rans_ways;
-    put(x7, g[7], w), put(x6, g[6], w), put(x5, g[5], w), put(x4, g[4], w);
-    put(x3, g[3], w), put(x2, g[2], w), put(x1, g[1], w), put(x0, g[0], w);
+  for (std::size_t i = n; i > full; --i) {
+    const unsigned j = (i - 1) % k_rans_ways;
+    rans_put(t, in[i - 1], x[j], w, idx[j]);
   }
-  x[0] = x0, x[1] = x1, x[2] = x2, x[3] = x3, x[4] = x4, x[5] = x5, x[6] = x6, x[7] = x7;
+  {
+    std::uint32_t x0 = x[0], x1 = x[1], x2 = x[2], x3 = x[3], x4 = x[4], x5 = x[5], x6 = x[6], x7 = x[7];
+    std::size_t i0 = idx[0], i1 = idx[1], i2 = idx[2], i3 = idx[3], i4 = idx[4], i5 = idx[5], i6 = idx[6], i7 = idx[7];
+    for (const std::uint8_t* g = in + full; g != in;) {
+      g -= k_rans_ways;
+      rans_put(t, g[7], x7, w, i7), rans_put(t, g[6], x6, w, i6), rans_put(t, g[5], x5, w, i5);
+      rans_put(t, g[4], x4, w, i4), rans_put(t, g[3], x3, w, i3), rans_put(t, g[2], x2, w, i2);
+      rans_put(t, g[1], x1, w, i1), rans_put(t, g[0], x0, w, i0);
+    }
+    x[0] = x0, x[1] = x1, x[2] = x2, x[3] = x3, x[4] = x4, x[5] = x5, x[6] = x6, x[7] = x7;
+    idx[0] = i0, idx[1] = i1, idx[2] = i2, idx[3] = i3, idx[4] = i4, idx[5] = i5, idx[6] = i6, idx[7] = i7;
+  }
 
   write_freq_table(f, distinct_frequencies(f), out);
   for (auto s : x)
     for (int b = 0; b < 4; ++b) put_u8(out, (s >> (8 * b)) & 0xff);
-  const std::size_t at = out.size();
-  const std::size_t count = static_cast<std::size_t>(end - w);
-  out.resize(at + 2 * count);
-  std::byte* o = out.data() + at;
-  if constexpr (std::endian::native == std::endian::little) {
-    if (count != 0) std::memcpy(o, w, 2 * count);
-  } else {
-    for (; w != end; ++w, o += 2) {
-      o[0] = static_cast<std::byte>(*w & 0xff);
-      o[1] = static_cast<std::byte>(*w >> 8);
+  std::size_t total = 0;
+  for (unsigned j = 0; j < k_rans_ways; ++j) {
+    const std::size_t count = idx[j] - j * cap;
+    if (j + 1 < k_rans_ways) put_varint(out, count);
+    total += count;
+  }
+  std::size_t at = out.size();
+  out.resize(at + 2 * total);
+  for (unsigned j = 0; j < k_rans_ways; ++j) {
+    const std::size_t count = idx[j] - j * cap;
+    std::byte* o = out.data() + at;
+    if constexpr (std::endian::native == std::endian::little) {
+      if (count != 0) std::memcpy(o, w + j * cap, 2 * count);
+    } else {
+      for (std::size_t k = j * cap; k != idx[j]; ++k, o += 2) {
+        o[0] = static_cast<std::byte>(w[k] & 0xff);
+        o[1] = static_cast<std::byte>(w[k] >> 8);
+      }
     }
+    at += 2 * count;
   }
 }
 
@@ -217,54 +241,69 @@ struct DecTables {
 };
 
 __attribute__((always_inline)) inline std::uint32_t load_u16(const std::uint8_t* p) noexcept {
-  return std::uint32_t{p[0]} | std::uint32_t{p[1]} << 8;
+  if constexpr (std::endian::native == std::endian::little) {
+    std::uint16_t v;
+    std::memcpy(&v, p, 2);
+    return v;
+  } else {
+    return std::uint32_t{p[0]} | std::uint32_t{p[1]} << 8;
+  }
 }
 
-// x < k_low ? (x << 16 | next word, advance) : x, with conditional moves: the renormalisations
-// are unpredictable and GCC turns the portable form into branches.
-__attribute__((always_inline)) inline void renorm(std::uint32_t& x, const std::uint8_t*& p) noexcept {
-  const std::uint32_t y = (x << 16) | load_u16(p);
+// x < k_low ? (x << 16 | the word before words[idx], idx - 1) : x, with conditional moves (the
+// renormalisations are unpredictable and GCC turns the portable form into branches). idx >= 1.
+__attribute__((always_inline)) inline void renorm(std::uint32_t& x, const std::uint8_t* words, std::size_t& idx) noexcept {
+  const std::uint32_t y = (x << 16) | load_u16(words + 2 * idx - 2);
 #if defined(__x86_64__) && defined(__GNUC__)
-  const std::uint8_t* const next = p + 2;
+  // cmp sets CF = x < k_low; sbb $0 subtracts CF.
   asm("cmpl %[low], %[x]\n\t"
       "cmovbl %[y], %[x]\n\t"
-      "cmovbq %[next], %[p]"
-      : [x] "+r"(x), [p] "+r"(p)
-      : [y] "r"(y), [next] "r"(next), [low] "i"(k_low)
+      "sbbq $0, %[idx]"
+      : [x] "+r"(x), [idx] "+r"(idx)
+      : [y] "r"(y), [low] "i"(k_low)
       : "cc");
 #else
   const std::uint32_t r = x < k_low;
   x = (x & (r - 1)) | (y & (0u - r));
-  p += 2 * r;
+  idx -= r;
 #endif
 }
 
-// Decodes groups of k_rans_ways symbols while a group can renormalise every state without
-// running out of words. Returns the number of symbols decoded; x and w are updated.
-std::size_t decode_groups_scalar(const DecTables& t, std::uint32_t* x, const std::uint8_t*& w,
-                                 const std::uint8_t* w_end, std::uint8_t* o, std::size_t n) noexcept {
+__attribute__((always_inline)) inline void dec_step(const DecTables& t, std::uint32_t& v, std::uint8_t* dst,
+                                                    const std::uint8_t* words, std::size_t& idx) noexcept {
+  const std::uint32_t slot = v & k_mask;
+  const std::uint32_t e = t.sym_bias[slot];
+  *dst = static_cast<std::uint8_t>(e);
+  v = std::uint32_t{t.freq[slot]} * (v >> k_rans_scale_bits) + (e >> 20);
+  renorm(v, words, idx);
+}
+
+// Decodes groups of k_rans_ways symbols while every stream has a word left for each group (a
+// state reads at most one word a symbol). Stream j's unread words are [start[j], idx[j]), read
+// from the top. Returns the number of symbols decoded; x and idx are updated.
+std::size_t decode_groups(const DecTables& t, std::uint32_t* x, const std::uint8_t* words, std::size_t* idx,
+                          const std::size_t* start, std::uint8_t* o, std::size_t n) noexcept {
   static_assert(k_rans_ways == 8);
-  std::uint32_t s0 = x[0], s1 = x[1], s2 = x[2], s3 = x[3], s4 = x[4], s5 = x[5], s6 = x[6], s7 = x[7];
-  const std::uint8_t* p = w;
-  const std::size_t full = n - n % k_rans_ways;
-  std::size_t i = 0;
-  // Branch-free: a renormalisation happens for a few symbols in ten on the planes this codes,
-  // unpredictably, so the next word is always loaded and selected with a conditional move.
-  const auto step = [&t](std::uint32_t& v, std::uint8_t* dst, const std::uint8_t*& q) __attribute__((always_inline)) {
-    const std::uint32_t slot = v & k_mask;
-    const std::uint32_t e = t.sym_bias[slot];
-    *dst = static_cast<std::uint8_t>(e);
-    v = std::uint32_t{t.freq[slot]} * (v >> k_rans_scale_bits) + (e >> 20);
-    renorm(v, q);
-  };
-  for (; i < full && w_end - p >= static_cast<std::ptrdiff_t>(2 * k_rans_ways); i += k_rans_ways) {
-    std::uint8_t* g = o + i;
-    step(s0, g, p), step(s1, g + 1, p), step(s2, g + 2, p), step(s3, g + 3, p);
-    step(s4, g + 4, p), step(s5, g + 5, p), step(s6, g + 6, p), step(s7, g + 7, p);
+  const std::size_t groups = n / k_rans_ways;
+  std::size_t g = 0;
+  while (g < groups) {
+    std::size_t safe = groups - g;
+    for (unsigned j = 0; j < k_rans_ways; ++j) safe = std::min(safe, idx[j] - start[j]);
+    if (safe == 0) break;
+    std::uint32_t s0 = x[0], s1 = x[1], s2 = x[2], s3 = x[3], s4 = x[4], s5 = x[5], s6 = x[6], s7 = x[7];
+    std::size_t i0 = idx[0], i1 = idx[1], i2 = idx[2], i3 = idx[3], i4 = idx[4], i5 = idx[5], i6 = idx[6], i7 = idx[7];
+    std::uint8_t* d = o + g * k_rans_ways;
+    std::uint8_t* const d_end = d + safe * k_rans_ways;
+    for (; d != d_end; d += k_rans_ways) {
+      dec_step(t, s0, d, words, i0), dec_step(t, s1, d + 1, words, i1), dec_step(t, s2, d + 2, words, i2);
+      dec_step(t, s3, d + 3, words, i3), dec_step(t, s4, d + 4, words, i4), dec_step(t, s5, d + 5, words, i5);
+      dec_step(t, s6, d + 6, words, i6), dec_step(t, s7, d + 7, words, i7);
+    }
+    x[0] = s0, x[1] = s1, x[2] = s2, x[3] = s3, x[4] = s4, x[5] = s5, x[6] = s6, x[7] = s7;
+    idx[0] = i0, idx[1] = i1, idx[2] = i2, idx[3] = i3, idx[4] = i4, idx[5] = i5, idx[6] = i6, idx[7] = i7;
+    g += safe;
   }
-  x[0] = s0, x[1] = s1, x[2] = s2, x[3] = s3, x[4] = s4, x[5] = s5, x[6] = s6, x[7] = s7;
-  w = p;
-  return i;
+  return g * k_rans_ways;
 }
 
 }  // namespace
@@ -277,10 +316,26 @@ void rans_decode(std::span<const std::byte> payload, std::span<std::byte> out) {
     s = in.u32();
     if (s < k_low || s >= (1u << 31)) throw CorruptError("rANS state out of range");
   }
-  if (in.remaining() % 2 != 0) throw CorruptError("rANS word stream has an odd length");
-  const auto words = in.bytes(in.remaining());
-  const std::uint8_t* w = reinterpret_cast<const std::uint8_t*>(words.data());
-  const std::uint8_t* const w_end = w + words.size();
+  std::uint64_t counts[k_rans_ways];
+  for (unsigned j = 0; j + 1 < k_rans_ways; ++j) counts[j] = in.varint();
+  if (in.remaining() % 2 != 0) throw CorruptError("rANS word streams have an odd length");
+  const auto rest = in.bytes(in.remaining());
+  const auto* words = reinterpret_cast<const std::uint8_t*>(rest.data());
+  // Stream j is the words [start[j], idx[j]) (in words from the start of the streams), read from the top.
+  std::size_t start[k_rans_ways];
+  std::size_t idx[k_rans_ways];
+  {
+    std::size_t at = 0;
+    const std::size_t total = rest.size() / 2;
+    for (unsigned j = 0; j + 1 < k_rans_ways; ++j) {
+      if (counts[j] > total - at) throw CorruptError("rANS word streams run past the payload");
+      start[j] = at;
+      at += static_cast<std::size_t>(counts[j]);
+      idx[j] = at;
+    }
+    start[k_rans_ways - 1] = at;
+    idx[k_rans_ways - 1] = total;
+  }
   auto* o = reinterpret_cast<std::uint8_t*>(out.data());
   const std::size_t n = out.size();
 
@@ -297,20 +352,21 @@ void rans_decode(std::span<const std::byte> payload, std::span<std::byte> out) {
         t.sym_bias[cum] = s | k << 20;
         t.freq[cum] = static_cast<std::uint16_t>(f[s]);
       }
-    std::size_t i = decode_groups_scalar(t, x, w, w_end, o, n);
-    for (; i < n; ++i) {
-      std::uint32_t& v = x[i % k_rans_ways];
+    for (std::size_t i = decode_groups(t, x, words, idx, start, o, n); i < n; ++i) {
+      const unsigned j = i % k_rans_ways;
+      std::uint32_t& v = x[j];
       const std::uint32_t slot = v & k_mask;
       o[i] = static_cast<std::uint8_t>(t.sym_bias[slot]);
       v = std::uint32_t{t.freq[slot]} * (v >> k_rans_scale_bits) + (t.sym_bias[slot] >> 20);
       if (v < k_low) {
-        if (w_end - w < 2) throw CorruptError("rANS word stream is truncated");
-        v = (v << 16) | load_u16(w);
-        w += 2;
+        if (idx[j] == start[j]) throw CorruptError("rANS word stream is truncated");
+        --idx[j];
+        v = (v << 16) | load_u16(words + 2 * idx[j]);
       }
     }
   }
-  if (w != w_end) throw CorruptError("rANS word stream has bytes left over");
+  for (unsigned j = 0; j < k_rans_ways; ++j)
+    if (idx[j] != start[j]) throw CorruptError("rANS word stream has words left over");
   for (auto s : x)
     if (s != k_low) throw CorruptError("rANS stream does not end in its initial state");
 }

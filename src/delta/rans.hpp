@@ -2,7 +2,8 @@
 // Order-0 rANS entropy coder for byte planes (DESIGN.md §5 "entropy coding").
 //
 // 32-bit states in [2^15, 2^31), 16-bit renormalisation, probabilities quantised to 12 bits,
-// k_rans_ways = 8 interleaved states sharing one word stream, table-driven decoding.
+// k_rans_ways = 8 interleaved states, each with its own word stream (so the states' encode and
+// decode chains are independent), table-driven decoding.
 //
 // Payload (its length is known from the enclosing plane record; the symbol count n too):
 //   freq table  u8 m-1 (m = distinct symbols, 1..256)
@@ -13,14 +14,19 @@
 //                 (m = 1: no varints, the one symbol has freq 4096 and never changes a state;
 //                 an empty input is coded as m = 1, symbol 0)
 //   states      8 x u32 LE: the decoder's initial states x[0..7], each in [2^15, 2^31)
-//   words       u16 LE words (so the rest of the payload has an even length), read front to back
+//   counts      7 LEB128 varints: c[0..6], the number of words of streams 0..6
+//   streams     streams 0..7 concatenated, u16 LE words: stream j is c[j] words (j < 7), stream 7
+//               is the rest of the payload (so the rest must have an even length and hold at least
+//               c[0] + ... + c[6] words). State j reads only stream j, from its LAST word to its first.
 // cum[s] = sum of freq[t] for t < s. Decoding symbol i (0 <= i < n) uses state j = i % 8:
 //   slot = x[j] & 4095; s = the symbol with cum[s] <= slot < cum[s] + freq[s];
-//   x[j] = freq[s] * (x[j] >> 12) + slot - cum[s];  if x[j] < 2^15: x[j] = x[j] << 16 | next word
-// Termination: after the n symbols every state equals 2^15 and every word has been read; anything
-// else is corrupt. The encoder works back to front from states 2^15, emitting the low 16 bits of
-// x[j] (and shifting it right by 16) before coding s when x[j] >= (2^19 * freq[s]); the decoder
-// (scalar, branch-free) reads the same stream whatever machine it runs on.
+//   x[j] = freq[s] * (x[j] >> 12) + slot - cum[s];
+//   if x[j] < 2^15: x[j] = x[j] << 16 | (the last unread word of stream j)
+// Termination: after the n symbols every state equals 2^15 and every word of every stream has been
+// read; anything else is corrupt. The encoder works back to front from states 2^15, appending the
+// low 16 bits of x[j] to stream j (and shifting x[j] right by 16) before coding s when
+// x[j] >= 2^19 * freq[s]; streams are stored in the order their words were appended. The decoder
+// (scalar, branch-free) reads the same streams whatever machine it runs on.
 
 #include "histogram.hpp"
 

@@ -135,14 +135,21 @@ def rans_decode(payload, n):
     states = list(struct.unpack("<8I", r.take(32)))
     if any(x < 1 << 15 or x >= 1 << 31 for x in states):
         raise Corrupt("rANS state out of range")
+    counts = [r.varint() for _ in range(7)]
     rest = r.take(r.remaining())
     if len(rest) % 2:
-        raise Corrupt("rANS word stream has an odd length")
+        raise Corrupt("rANS word streams have an odd length")
     words = np.frombuffer(rest, dtype="<u2").tolist()
+    if sum(counts) > len(words):
+        raise Corrupt("rANS word streams run past the payload")
+    # stream j: counts[j] words (stream 7: the rest); state j reads its stream from the last word
+    streams, at = [], 0
+    for c in counts + [len(words) - sum(counts)]:
+        streams.append(words[at:at + c])
+        at += c
 
     if m == 1:  # frequency 4096: decoding never changes a state
         out = bytes([symbols[0]]) * n
-        wi = 0
     else:
         # slot -> symbol, and per symbol its cumulative frequency
         slot_symbol = [0] * 4096
@@ -156,7 +163,6 @@ def rans_decode(payload, n):
         f_of = [freq.get(s, 0) for s in range(256)]
         c_of = [cum.get(s, 0) for s in range(256)]
         out = bytearray(n)
-        wi, nwords = 0, len(words)
         x = states
         for i in range(n):
             j = i & 7
@@ -166,14 +172,13 @@ def rans_decode(payload, n):
             out[i] = s
             v = f_of[s] * (v >> 12) + slot - c_of[s]
             if v < 1 << 15:
-                if wi >= nwords:
+                if not streams[j]:
                     raise Corrupt("rANS word stream is truncated")
-                v = (v << 16) | words[wi]
-                wi += 1
+                v = (v << 16) | streams[j].pop()
             x[j] = v
         states = x
         out = bytes(out)
-    if wi != len(words):
+    if any(streams):
         raise Corrupt("rANS word stream has words left over")
     if any(x != 1 << 15 for x in states):
         raise Corrupt("rANS stream does not end in its initial states")
