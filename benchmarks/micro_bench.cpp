@@ -11,6 +11,9 @@
 #include "delta/planes.hpp"
 #include "delta/rans.hpp"
 #include "delta/zstd_block.hpp"
+#include "coral/vcs/operations.hpp"
+#include "coral/vcs/repository.hpp"
+#include "vcs/scan.hpp"
 
 #include <benchmark/benchmark.h>
 #include <zstd.h>
@@ -20,6 +23,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <unistd.h>
 #include <random>
 #include <span>
 #include <string>
@@ -58,35 +64,6 @@ void BM_hash_bytes_64MiB(benchmark::State& state) {
 }
 BENCHMARK(BM_hash_bytes_64MiB)->Unit(benchmark::kMillisecond)->UseRealTime();
 
-void BM_delta_encode_f32_16MiB(benchmark::State& state) {
-  const auto raw = weight_like_f32(16 * k_mib, 1);
-  coral::delta::Encoded warm = coral::delta::encode(raw, coral::core::DType::f32);  // touch allocator
-  benchmark::DoNotOptimize(warm);
-  for (auto _ : state) {
-    auto enc = coral::delta::encode(raw, coral::core::DType::f32);
-    benchmark::DoNotOptimize(enc.bytes.data());
-  }
-  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * static_cast<std::int64_t>(raw.size()));
-  state.counters["ratio"] = static_cast<double>(raw.size()) / static_cast<double>(warm.bytes.size());
-  state.SetLabel(coral::delta::encoding_name(warm.encoding));
-}
-BENCHMARK(BM_delta_encode_f32_16MiB)->Unit(benchmark::kMillisecond)->UseRealTime();
-
-void BM_delta_decode_f32_16MiB(benchmark::State& state) {
-  const auto raw = weight_like_f32(16 * k_mib, 1);
-  const auto enc = coral::delta::encode(raw, coral::core::DType::f32);
-  if (coral::delta::decode(enc.encoding, enc.bytes, raw.size()) != raw) {
-    state.SkipWithError("decode(encode(x)) != x");
-    return;
-  }
-  for (auto _ : state) {
-    auto out = coral::delta::decode(enc.encoding, enc.bytes, raw.size());
-    benchmark::DoNotOptimize(out.data());
-  }
-  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * static_cast<std::int64_t>(raw.size()));
-  state.SetLabel(coral::delta::encoding_name(enc.encoding));
-}
-BENCHMARK(BM_delta_decode_f32_16MiB)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // --- Chunk codecs (src/delta): per-plane coders and whole chunks --------------------------------
 // Data as in TOOLCHAIN.md §3: (a) float32 N(0, 0.02), one 4 MiB chunk; (b) bits(a) XOR
@@ -411,5 +388,43 @@ void BM_similarity_candidates_100k(benchmark::State& state) {
   fs::remove_all(dir);
 }
 BENCHMARK(BM_similarity_candidates_100k)->Unit(benchmark::kMicrosecond)->UseRealTime();
+
+
+// ---- Dedup of small tensors (src/vcs/scan.cpp): a file of 10,000 tensors of 256 bytes that are
+// all stored already; each is hashed and found in the pack store. Target: >= 100,000 tensors/s.
+void BM_dedup_small_tensors(benchmark::State& state) {
+  namespace fs = std::filesystem;
+  constexpr std::size_t k_tensors = 10'000, k_bytes = 256;
+  const fs::path dir = fs::temp_directory_path() / ("coral-bench-dedup-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  {
+    std::string header = "{";
+    for (std::size_t i = 0; i < k_tensors; ++i)
+      header += std::string(i ? "," : "") + "\"t" + std::to_string(i) + "\":{\"dtype\":\"F32\",\"shape\":[64],\"data_offsets\":[" +
+                std::to_string(i * k_bytes) + "," + std::to_string((i + 1) * k_bytes) + "]}";
+    header += "}";
+    while (header.size() % 8 != 0) header += ' ';
+    std::string image(8, '\0');
+    for (int b = 0; b < 8; ++b) image[static_cast<std::size_t>(b)] = static_cast<char>(header.size() >> (8 * b));
+    image += header;
+    std::mt19937_64 rng(7);
+    for (std::size_t i = 0; i < k_tensors * k_bytes; ++i) image.push_back(static_cast<char>(rng()));
+    std::ofstream(dir / "m.safetensors", std::ios::binary) << image;
+  }
+  coral::vcs::Repository repo = coral::vcs::Repository::init(dir, {.jobs = 1});
+  coral::vcs::add(repo, {.paths = {(dir / "m.safetensors").string()}});
+  coral::core::ThreadPool pool(1);
+  for (auto _ : state) {
+    auto parsed = coral::vcs::parse_worktree_file(dir, "m.safetensors");
+    auto writer = repo.objects().begin_data();
+    auto entry = coral::vcs::hash_file(parsed, pool, {.writer = writer.get()});
+    if (writer->stats().objects_written != 0) state.SkipWithError("a stored tensor was stored again");
+    benchmark::DoNotOptimize(entry.tensors.data());
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * k_tensors));
+  fs::remove_all(dir);
+}
+BENCHMARK(BM_dedup_small_tensors)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
