@@ -21,7 +21,7 @@
 //   3 xor planes  as 2, of the chunk XOR the base's bytes (the tail too)
 //   4 dictionary  u8 k-1 | k values of w bytes (ascending as little-endian integers)
 //                 | one plane record of the n index bytes | the t tail bytes
-//   5 scaled ints (w = 4 only) u8 log2 B (7..13) | w plane records of m bytes: the byte planes of
+//   5 scaled ints (w = 4 only) u8 log2 B (5..13) | w plane records of m bytes: the byte planes of
 //                 the m = ceil(n / B) float32 block scales | one plane record of the n q bytes (int8)
 //                 | the t tail bytes. Element i = float(q[i]) * scale[i / B], one float32 multiply;
 //                 every q byte is valid (-128..127).

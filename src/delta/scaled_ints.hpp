@@ -18,7 +18,7 @@
 
 namespace coral::delta {
 
-constexpr unsigned k_min_scaled_block_log2 = 7;   // 128 elements
+constexpr unsigned k_min_scaled_block_log2 = 5;   // 32 elements (rows of 448 = 14 x 32)
 constexpr unsigned k_max_scaled_block_log2 = 13;  // 8192 elements
 
 struct ScaledInts {

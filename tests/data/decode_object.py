@@ -257,7 +257,7 @@ def decode_chunk(stored, size, w, base_chunk, kinds, seen):
             raise Corrupt("scaled integer chunk with %d-byte elements" % w)
         n, t = size // 4, size % 4
         log2b = r.u8()
-        if not 7 <= log2b <= 13:
+        if not 5 <= log2b <= 13:
             raise Corrupt("scaled integer blocks of 2^%d" % log2b)
         m = (n + (1 << log2b) - 1) >> log2b
         planes = [read_plane(r, m, seen) for _ in range(4)]

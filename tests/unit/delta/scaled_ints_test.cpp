@@ -55,7 +55,9 @@ TEST(ScaledIntsTest, PerRowDequantizedMatricesFactorIntoRowBlocks) {
     std::size_t rows, cols;
     unsigned block_log2;
   };
-  for (const Case c : {Case{64, 4096, 12}, Case{1000, 768, 8}, Case{256, 128, 7}, Case{8, 16384, 13}, Case{40, 1024, 10}}) {
+  // Rows of 448 (= 7 x 64) and 1792 come from a model of hidden size 448 (the benchmark's).
+  for (const Case c : {Case{64, 4096, 12}, Case{1000, 768, 8}, Case{256, 128, 7}, Case{8, 16384, 13}, Case{40, 1024, 10},
+                       Case{300, 448, 6}, Case{100, 1792, 8}}) {
     const std::string what = std::to_string(c.rows) + "x" + std::to_string(c.cols);
     const auto raw = as_bytes(dequantized_rows(c.rows, c.cols, c.rows + c.cols));
     const auto sc = factor(raw);
