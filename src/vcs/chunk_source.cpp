@@ -4,6 +4,7 @@
 #include "coral/delta/chunks.hpp"
 #include "coral/delta/codec.hpp"
 
+#include <array>
 #include <cstring>
 #include <string>
 
@@ -132,16 +133,22 @@ void ChunkSource::read_chunk(std::uint64_t i, unsigned chunk_log2, std::span<std
     corrupt(info().id, "it is a delta base for an object with another chunk size");
   const std::uint64_t begin = m_offsets[i], end = m_offsets[i + 1];
   if (end == begin) corrupt(info().id, "chunk " + std::to_string(i) + " is empty");
-  std::vector<std::byte> stored(static_cast<std::size_t>(end - begin));
+  // Buffers reused by this thread, one pair per depth: reading the base recurses one level down.
+  thread_local std::array<std::vector<std::byte>, k_max_depth + 1> stored_buffers, base_buffers;
+  auto& stored_buffer = stored_buffers[m_depth];
+  auto& base = base_buffers[m_depth];
+  if (stored_buffer.size() < end - begin) stored_buffer.resize(static_cast<std::size_t>(end - begin));
+  const std::span<std::byte> stored(stored_buffer.data(), static_cast<std::size_t>(end - begin));
   m_object.read(begin, stored);
-  std::vector<std::byte> base;
+  std::span<const std::byte> base_bytes;
   try {
     if (delta::chunk_uses_base(stored)) {
       if (!m_base) corrupt(info().id, "chunk " + std::to_string(i) + " needs a delta base and the object has none");
-      base.resize(out.size());
-      m_base->read_chunk(i, chunk_log2, base);
+      if (base.size() < out.size()) base.resize(out.size());
+      base_bytes = std::span<const std::byte>(base.data(), out.size());
+      m_base->read_chunk(i, chunk_log2, {base.data(), out.size()});
     }
-    delta::decode_chunk(stored, base, m_width, out);
+    delta::decode_chunk(stored, base_bytes, m_width, out);
   } catch (const CorruptError& e) {
     if (std::string(e.what()).find(info().id.hex()) != std::string::npos) throw;
     corrupt(info().id, "chunk " + std::to_string(i) + ": " + e.what());
