@@ -36,6 +36,17 @@ public:
     stream(id, raw_size, produce, true);
   }
 
+  void seal(std::uint64_t min_bytes) override {
+    std::lock_guard lock(m_mutex);
+    check_usable();
+    try {
+      m_writer.seal(min_bytes);
+    } catch (...) {
+      m_failed = true;
+      throw;
+    }
+  }
+
   void commit() override {
     std::lock_guard lock(m_mutex);
     check_usable();

@@ -178,10 +178,13 @@ void PackWriter::write_index() {
 PackSetWriter::PackSetWriter(std::filesystem::path packs_dir, std::uint64_t max_pack_bytes)
   : m_dir(std::move(packs_dir)), m_max_bytes(max_pack_bytes) {}
 
-PackSetWriter::~PackSetWriter() = default;
+PackSetWriter::~PackSetWriter() {
+  for (auto& f : m_flushes)
+    if (f.valid()) f.wait();
+}
 
 PackWriter& PackSetWriter::writer_for(std::uint64_t size) {
-  PackWriter* current = m_packs.empty() ? nullptr : m_packs.back().get();
+  PackWriter* current = m_packs.empty() || m_packs.back()->finished() ? nullptr : m_packs.back().get();
   if (current && current->object_count() > 0 && current->data_size() + size > m_max_bytes) {
     current->finish();
     current = nullptr;
@@ -208,8 +211,18 @@ void PackSetWriter::end_object(const ObjectInfo& info) {
   ++m_objects;
 }
 
+void PackSetWriter::seal(std::uint64_t min_bytes) {
+  if (m_packs.empty() || m_packs.back()->finished() || m_packs.back()->data_size() < min_bytes) return;
+  PackWriter& pack = *m_packs.back();
+  pack.finish();
+  // Its fsync runs while the next objects are encoded; publish() waits for it.
+  m_flushes.push_back(std::async(std::launch::async, [path = pack.temp_path()] { core::fs::fsync_file(path); }));
+}
+
 std::vector<PublishedPack> PackSetWriter::publish() {
   if (!m_packs.empty() && !m_packs.back()->finished()) m_packs.back()->finish();
+  for (auto& f : m_flushes) f.get();  // rethrows a failed fsync
+  m_flushes.clear();
   std::vector<PublishedPack> out;
   for (const auto& pack : m_packs) {
     const std::filesystem::path final_path = m_dir / (pack->name() + ".h5");

@@ -8,6 +8,7 @@
 #include "storage/pack_format.hpp"
 
 #include <filesystem>
+#include <future>
 #include <memory>
 #include <string>
 #include <vector>
@@ -81,6 +82,9 @@ public:
   void append_piece(std::span<const std::byte> data);
   void end_object(const ObjectInfo& info);
   std::size_t object_count() const noexcept { return m_objects; }
+  // Finishes the open pack when it holds at least min_bytes and starts its fsync in the
+  // background; later objects go to a new pack.
+  void seal(std::uint64_t min_bytes);
   // Finishes the open pack and publishes every pack. A pack whose final name already exists is
   // identical (the name is the hash of its index) and is not written again.
   std::vector<PublishedPack> publish();
@@ -92,6 +96,7 @@ private:
   std::uint64_t m_max_bytes;
   std::size_t m_objects = 0;
   std::vector<std::unique_ptr<PackWriter>> m_packs;
+  std::vector<std::future<void>> m_flushes;  // background fsyncs of sealed packs
 };
 
 }  // namespace coral::storage

@@ -95,6 +95,7 @@ AddResult add_locked(Repository& repo, Index& index, const AddOptions& options, 
     if (progress) progress({"adding", done, total_bytes});
     staged.push_back({std::move(entry), f.stat, true});
     f.map.reset();
+    writer->seal();
   }
   writer->commit();  // objects (and the lookup table) are durable before the index names them
   result.stored = writer->stats();

@@ -4,6 +4,8 @@
 #include "coral/delta/codec.hpp"
 
 #include <algorithm>
+#include <deque>
+#include <future>
 #include <cstring>
 
 namespace coral::vcs {
@@ -83,30 +85,46 @@ void store_chunked(DataWriter& writer, const ChunkJob& job, core::ThreadPool* po
     return;
   }
 
-  // Big: encode windows of chunks on the pool, append them in order.
+  // Big: chunks are encoded on the pool, at most `window` ahead of the one being appended, and
+  // appended in order while the next ones encode.
   const std::size_t threads = pool ? pool->size() : 1;
   const std::uint64_t window = std::max<std::size_t>(4, 4 * threads);
+  const auto encode = [&, width](std::uint64_t i) {
+    thread_local std::vector<std::byte> raw;
+    return encode_one(job, i, width, options, raw);
+  };
   const auto produce = [&](const storage::WriteBatch::PieceSink& sink) {
     sink(prefix);
     std::vector<std::byte> table;
     table.reserve(static_cast<std::size_t>(4 * n));
     bool uses_base = false;
-    std::vector<delta::EncodedChunk> results;
-    for (std::uint64_t first = 0; first < n; first += window) {
-      const std::size_t count = static_cast<std::size_t>(std::min(window, n - first));
-      results.assign(count, {});
-      const auto task = [&](std::size_t k) {
-        thread_local std::vector<std::byte> raw;
-        results[k] = encode_one(job, first + k, width, options, raw);
-      };
-      if (pool) pool->parallel_for(count, task);
-      else for (std::size_t k = 0; k < count; ++k) task(k);
-      for (auto& r : results) {
+    std::deque<std::future<delta::EncodedChunk>> inflight;
+    std::uint64_t next = 0;
+    const auto launch = [&] {
+      for (; next < n && inflight.size() < window; ++next) {
+        if (pool) {
+          inflight.push_back(pool->submit([&encode, i = next] { return encode(i); }));
+        } else {
+          std::promise<delta::EncodedChunk> done;
+          done.set_value(encode(next));
+          inflight.push_back(done.get_future());
+        }
+      }
+    };
+    try {
+      launch();
+      while (!inflight.empty()) {
+        delta::EncodedChunk r = inflight.front().get();
+        inflight.pop_front();
+        launch();
         sink(r.bytes);
         store_u32(table, static_cast<std::uint32_t>(r.bytes.size()));
         uses_base = uses_base || r.uses_base;
-        r.bytes = {};
       }
+    } catch (...) {
+      for (auto& f : inflight)  // the tasks use this frame's state (get() left the failed one invalid)
+        if (f.valid()) f.wait();
+      throw;
     }
     sink(table);
     info.encoding = static_cast<std::uint8_t>(delta::Encoding::chunks);

@@ -168,6 +168,11 @@ void DataWriter::put(const core::ObjectId& id, std::span<const std::byte> raw, c
 
 void DataWriter::commit() { m_impl->batch->commit(); }
 
+// Packs smaller than this are not worth a file of their own.
+constexpr std::uint64_t k_seal_bytes = 32ull << 20;
+
+void DataWriter::seal() { m_impl->batch->seal(k_seal_bytes); }
+
 StoreStats DataWriter::stats() const {
   return {m_impl->objects.load(), m_impl->raw.load(), m_impl->stored.load()};
 }

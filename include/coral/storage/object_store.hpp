@@ -53,6 +53,10 @@ public:
   // replacements; the default ignores them.
   virtual void put_replacement(const core::ObjectId& id, std::uint64_t raw_size, const Producer& produce);
   virtual void commit() = 0;
+  // A hint between groups of objects (e.g. the files of an add): a store that writes containers
+  // may close the current one when it holds at least min_bytes and start flushing it to disk
+  // while later objects are written. The default does nothing.
+  virtual void seal(std::uint64_t /*min_bytes*/) {}
 };
 
 class ObjectStore {

@@ -55,6 +55,9 @@ public:
       const core::ObjectId& id, std::uint64_t raw_size,
       const std::function<storage::ObjectInfo(const std::function<void(std::span<const std::byte>)>&)>& produce);
   std::vector<storage::StoredCopy> superseded() const;
+  // Between files: lets the pack written so far be flushed to disk while the next file is
+  // encoded (storage::WriteBatch::seal).
+  void seal();
   int zstd_level() const noexcept;
   int threads() const noexcept;
   void commit();
