@@ -326,6 +326,39 @@ def verify(ckpt_dir: str, c: Ckpt, what: str) -> None:
             raise BenchError(f"{what}: ckpt/{f} differs from {c.dir}/{f}")
 
 
+def big_tensor_pass(coral: str, work: str, gib: int) -> dict:
+    """Peak RSS and time of `coral add` + `commit` and of `coral checkout` for one safetensors
+    file of `gib` float32 tensors of 1 GiB each (N(0, 0.02) values: this pass is about memory,
+    not compression), and `zstd -3 -T1` / `zstd -d -T1` on the same file."""
+    import numpy as np
+    d = os.path.join(work, "repo-big")
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    path = os.path.join(d, "model.safetensors")
+    n = (1 << 30) // 4
+    header = {f"layer.{i}.weight": {"dtype": "F32", "shape": [n], "data_offsets": [i * 4 * n, (i + 1) * 4 * n]}
+              for i in range(gib)}
+    h = json.dumps(header).encode()
+    h += b" " * ((8 - len(h) % 8) % 8)
+    rng = np.random.default_rng(0)
+    with open(path, "wb") as f:
+        f.write(len(h).to_bytes(8, "little") + h)
+        for _ in range(gib * 16):
+            f.write((rng.standard_normal(n // 16, dtype=np.float32) * np.float32(0.02)).tobytes())
+    prewarm([path])
+    run([coral, "init"], cwd=d)
+    add = run([coral, "add", "model.safetensors"], cwd=d, rss=True)
+    run([coral, "commit", "-m", "big"], cwd=d)
+    os.unlink(path)
+    co = run([coral, "checkout", "-f", "HEAD"], cwd=d, rss=True)
+    z = run(["zstd", "-q", "-3", "-T1", "-f", path, "-o", path + ".zst"])
+    zd = run(["zstd", "-q", "-d", "-T1", "-f", path + ".zst", "-o", path + ".out"])
+    size = os.path.getsize(path)
+    shutil.rmtree(d, ignore_errors=True)
+    return {"gib": gib, "bytes": size, "add_rss": add.maxrss_kb * 1024, "co_rss": co.maxrss_kb * 1024,
+            "add_s": add.wall, "co_s": co.wall, "zstd_s": z.wall, "zstd_d_s": zd.wall}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--coral", required=True)
@@ -339,6 +372,8 @@ def main() -> int:
     ap.add_argument("--command", default="", help="the command line to print in the report")
     ap.add_argument("--notes", help="a markdown file appended to the report verbatim")
     ap.add_argument("--micro", help="google-benchmark JSON output of coral_bench, to include")
+    ap.add_argument("--big-gib", type=int, default=4,
+                    help="memory pass: a checkpoint of this many 1 GiB float32 tensors (0: skip)")
     args = ap.parse_args()
 
     coral = os.path.abspath(args.coral)
@@ -382,6 +417,10 @@ def main() -> int:
     shutil.copy(small[0], os.path.join(tiny, "small-file"))
     baseline_rss = run([coral, "add", "small-file"], cwd=tiny, rss=True).maxrss_kb * 1024
     shutil.rmtree(tiny)
+    big = None
+    if args.big_gib > 0:
+        log(f"memory pass: {args.big_gib} x 1 GiB float32 tensors")
+        big = big_tensor_pass(coral, work, args.big_gib)
 
     def commit_args(c: Ckpt) -> list[str]:
         msg = ["-m", c.name]
@@ -739,6 +778,13 @@ def main() -> int:
         f"| `coral checkout`, peak RssAnon / RssFile (sampled) | {anon_co:,} / {file_co:,} | "
         f"{anon_co / MiB:.1f} / {file_co / MiB:.1f} |",
     ]
+    if big:
+        mem += [
+            f"| {big['gib']} × 1 GiB float32 tensors in one file ({big['bytes']:,} bytes): peak RSS of `coral add` "
+            f"({big['add_s']:.1f} s; `zstd -3 -T1` {big['zstd_s']:.1f} s) | {big['add_rss']:,} | {big['add_rss'] / MiB:.1f} |",
+            f"| the same: peak RSS of `coral checkout -f` into an empty tree ({big['co_s']:.1f} s; `zstd -d -T1` "
+            f"{big['zstd_d_s']:.1f} s) | {big['co_rss']:,} | {big['co_rss'] / MiB:.1f} |",
+        ]
     data_rss = add_rss - baseline_rss
     add_core = raw_bytes / MB / cpu["add"] if cpu["add"] > 0 else float("nan")
     co_core = raw_ck[-1] / MB / cpu["co_new"] if cpu["co_new"] > 0 else float("nan")
@@ -752,9 +798,14 @@ def main() -> int:
         f"| checkout of the oldest ≤ 1.0 × `zstd -d -T1` time | {r_old:.2f}× | {ok(r_old <= 1.0)} |",
         f"| add ≥ 500 MB/s per core (raw MB per CPU second) | {add_core:,.0f} MB/s | {ok(add_core >= 500)} |",
         f"| checkout decode ≥ 1,500 MB/s per core | {co_core:,.0f} MB/s | {ok(co_core >= 1500)} |",
-        f"| peak RSS of add ≤ 2 × largest tensor + fixed part | {data_rss / MiB:.0f} MiB vs "
-        f"{2 * big_size / MiB:.0f} MiB (RssAnon {anon_add / MiB:.0f} MiB) | {ok(data_rss <= 2 * big_size)} |",
     ]
+    if big:
+        targets += [
+            f"| peak RSS of `coral add` < 512 MiB, {big['gib']} × 1 GiB tensors | {big['add_rss'] / MiB:.0f} MiB | "
+            f"{ok(big['add_rss'] < 512 * MiB)} |",
+            f"| peak RSS of `coral checkout` < 512 MiB, {big['gib']} × 1 GiB tensors | {big['co_rss'] / MiB:.0f} MiB | "
+            f"{ok(big['co_rss'] < 512 * MiB)} |",
+        ]
 
     reading = [
         f"- **add**: coral add+commit took {b['add_commit']:.2f} s against {b['zstd_c']:.2f} s for "
@@ -768,9 +819,12 @@ def main() -> int:
         f"{raw_bytes / MB / cpu['zstd_d']:,.0f} MB/s).",
         f"- **memory**: peak RSS of add {add_rss / MiB:.0f} MiB; adding one small file takes "
         f"{baseline_rss / MiB:.0f} MiB (the fixed part), so the data-dependent part is {data_rss / MiB:.0f} MiB "
-        f"against 2 × the largest tensor = {2 * big_size / MiB:.0f} MiB. Sampling /proc splits the peak into "
+        f"(largest tensor {big_size / MiB:.0f} MiB; big tensors are encoded 4 MiB chunks at a time, so this "
+        f"does not grow with tensor size). Sampling /proc splits the peak into "
         f"{anon_add / MiB:.0f} MiB anonymous and {file_add / MiB:.0f} MiB of mapped file pages (page cache, "
-        f"counted in RSS). checkout peaked at {co_rss / MiB:.0f} MiB RSS ({anon_co / MiB:.0f} MiB anonymous).",
+        f"counted in RSS). checkout peaked at {co_rss / MiB:.0f} MiB RSS ({anon_co / MiB:.0f} MiB anonymous)."
+        + (f" With {big['gib']} × 1 GiB tensors: add {big['add_rss'] / MiB:.0f} MiB, checkout "
+           f"{big['co_rss'] / MiB:.0f} MiB." if big else ""),
         f"- **status** on the unchanged tree: {b['status2'] * 1000:.1f} ms (second run); "
         f"re-adding the unchanged tree: {b['add_unchanged'] * 1000:.1f} ms.",
     ]
