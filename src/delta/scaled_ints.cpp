@@ -195,7 +195,7 @@ private:
   const std::byte* m_data;
   std::size_t m_n;
   std::int8_t* m_q;
-  std::vector<std::uint32_t> m_scales;  // per 128-element block
+  std::vector<std::uint32_t> m_scales;  // per base block (2^k_min_scaled_block_log2 elements)
   std::vector<BlockState> m_state;
   std::vector<std::size_t> m_pending;
   float m_last = 0;  // scale of the last scaled block, 0 before the first
