@@ -154,9 +154,9 @@ ChunkKind read_kind(std::span<const std::byte> stored) {
 }  // namespace
 
 std::array<std::byte, k_prefix_bytes> encode_prefix(const ChunksHeader& h) {
-  CORAL_ASSERT(valid_width(h.width) && h.chunk_log2 >= 10 && h.chunk_log2 <= 30);
+  CORAL_ASSERT(valid_width(h.width) && h.chunk_log2 >= 10 && h.chunk_log2 <= 30 && h.chain_height <= k_max_chain_height);
   return {std::byte{k_prefix_version}, static_cast<std::byte>(h.width), static_cast<std::byte>(h.chunk_log2),
-          static_cast<std::byte>(h.uses_base ? 1 : 0)};
+          static_cast<std::byte>((h.uses_base ? 1u : 0u) | (h.chain_height << 1))};
 }
 
 ChunksHeader decode_prefix(std::span<const std::byte> prefix) {
@@ -171,8 +171,8 @@ ChunksHeader decode_prefix(std::span<const std::byte> prefix) {
   if (!valid_width(h.width)) throw CorruptError("chunked object has element width " + std::to_string(h.width));
   if (h.chunk_log2 < 10 || h.chunk_log2 > 30)
     throw CorruptError("chunked object has chunk size 2^" + std::to_string(h.chunk_log2));
-  if ((flags & ~1u) != 0) throw CorruptError("chunked object has unknown flags " + std::to_string(flags));
   h.uses_base = (flags & 1) != 0;
+  h.chain_height = flags >> 1;
   return h;
 }
 

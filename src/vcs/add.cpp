@@ -82,11 +82,10 @@ AddResult add_locked(Repository& repo, Index& index, const AddOptions& options, 
   core::ThreadPool pool(static_cast<std::size_t>(repo.jobs()));
   auto writer = repo.objects().begin_data();
   BaseSelector bases(repo.objects(), repo.max_chain(), repo.layout().similarity_dir());
-  const History history(repo, repo.max_chain() + 1);
   std::vector<IndexEntry> staged;
   std::uint64_t done = 0;
   for (auto& f : todo) {
-    StoreContext ctx{.writer = writer.get(), .bases = &bases, .history = &history};
+    StoreContext ctx{.writer = writer.get(), .bases = &bases};
     if (const IndexEntry* before = index.find(f.path)) ctx.previous = &before->file;
     FileEntry entry = hash_file(f, pool, ctx);
     result.tensors += entry.tensors.size();

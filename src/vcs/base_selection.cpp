@@ -3,11 +3,9 @@
 #include "coral/core/error.hpp"
 #include "coral/core/log.hpp"
 #include "coral/storage/hdf5_store.hpp"
-#include "coral/vcs/refs.hpp"
 
 #include <algorithm>
 #include <mutex>
-#include <unordered_map>
 
 namespace coral::vcs {
 namespace {
@@ -21,50 +19,6 @@ constexpr double k_min_cosine = 0.95;
 constexpr std::size_t k_verified_candidates = 2;
 
 }  // namespace
-
-struct History::State {
-  Repository* repo;
-  unsigned depth;
-  std::once_flag loaded;
-  std::vector<Tree> trees;
-  std::mutex mutex;
-  // path -> per tree, tensor name -> id (built on first use of the path)
-  std::unordered_map<std::string, std::vector<std::unordered_map<std::string, core::ObjectId>>> by_path;
-};
-
-History::History(Repository& repo, unsigned depth) : m_state(std::make_unique<State>()) {
-  m_state->repo = &repo;
-  m_state->depth = depth;
-}
-
-History::~History() = default;
-
-std::vector<core::ObjectId> History::versions(const std::string& path, const std::string& name) const {
-  State& s = *m_state;
-  std::call_once(s.loaded, [&] {
-    std::optional<core::ObjectId> at = read_head(*s.repo).commit;
-    while (at && s.trees.size() < s.depth) {
-      const Commit c = s.repo->objects().read_commit(*at);
-      s.trees.push_back(s.repo->objects().read_tree(c.tree));
-      at = c.parents.empty() ? std::nullopt : std::optional<core::ObjectId>(c.parents.front());
-    }
-  });
-  std::lock_guard lock(s.mutex);
-  auto [it, fresh] = s.by_path.try_emplace(path);
-  if (fresh) {
-    for (const Tree& t : s.trees) {
-      auto& names = it->second.emplace_back();
-      const FileEntry* f = t.find(path);
-      if (!f) continue;
-      if (f->tensors.empty()) names.emplace("", f->id);
-      for (const auto& x : f->tensors) names.emplace(x.name, x.id);
-    }
-  }
-  std::vector<core::ObjectId> out;
-  for (const auto& names : it->second)
-    if (const auto found = names.find(name); found != names.end()) out.push_back(found->second);
-  return out;
-}
 
 struct BaseSelector::State {
   std::unique_ptr<SimilarityIndex> index;
@@ -95,8 +49,10 @@ BasePlan BaseSelector::choose(const Lineage& lineage, core::DType dtype, std::sp
       auto source = ChunkSource::open(m_db.data_store(), lineage.previous);
       if (!source) return {};
       if (source->depth() == 0) {
-        if (height(lineage.previous, lineage) + 1 > m_max_chain) return {};
-        return {BasePlan::Kind::reverse, std::move(source)};
+        // Re-encoding the previous version makes every version below it one step deeper.
+        const auto height = source->chain_height();
+        if (!height || *height + 1 > m_max_chain) return {};
+        return {BasePlan::Kind::reverse, std::move(source), *height + 1};
       }
       if (source->depth() + 1 > m_max_chain) return {};
       return {BasePlan::Kind::forward, std::move(source)};
@@ -105,27 +61,6 @@ BasePlan BaseSelector::choose(const Lineage& lineage, core::DType dtype, std::sp
   if (!signature) return {};
   if (auto source = similar(dtype, raw, *signature, done_with)) return {BasePlan::Kind::forward, std::move(source)};
   return {};
-}
-
-unsigned BaseSelector::height(const core::ObjectId& id, const Lineage& lineage) const {
-  if (!lineage.history) return 0;
-  const auto history = lineage.history->versions(lineage.path, lineage.name);
-  unsigned h = 0;
-  core::ObjectId head = id;
-  for (bool found = true; found && h <= m_max_chain;) {
-    found = false;
-    for (const auto& older : history) {
-      if (older == head) continue;
-      const auto info = m_db.data_store().find_info(older);
-      if (info && info->base == head) {
-        head = older;
-        ++h;
-        found = true;
-        break;
-      }
-    }
-  }
-  return h;
 }
 
 std::shared_ptr<const ChunkSource> BaseSelector::similar(core::DType dtype, std::span<const std::byte> raw,

@@ -5,8 +5,11 @@
 // the new version is stored self-contained and the previous version, when it is self-contained
 // itself, is re-encoded as an XOR delta against the new one ("reverse", as git packs keep the
 // newest whole): the newest checkpoint of a series always reads without decoding a chain, and
-// the older ones cost a delta each. The previous version's history (along first parents) bounds
-// the chain that re-encoding makes at delta.max_chain; past that it stays whole. When the
+// the older ones cost a delta each. Every self-contained chunked object records in its prefix
+// how many older versions decode through it (its chain height); re-encoding happens only while
+// that stays within delta.max_chain, and the new object records height + 1. Past the bound the
+// previous version stays whole and a new chain starts. (Heights live in the objects, so staged
+// versions never committed and versions far back in history count too.) When the
 // previous version is a delta already, the new one becomes a delta against it ("forward") if
 // the chain stays within the bound. With no previous version, a similar tensor found by the
 // similarity index (§6) and verified by cosine on the full data is a forward base. The encoder
@@ -15,7 +18,6 @@
 #include "chunk_source.hpp"
 #include "coral/core/dtype.hpp"
 #include "coral/vcs/object_db.hpp"
-#include "coral/vcs/repository.hpp"
 #include "similarity.hpp"
 
 #include <filesystem>
@@ -23,32 +25,14 @@
 #include <memory>
 #include <optional>
 #include <span>
-#include <string>
 #include <vector>
 
 namespace coral::vcs {
 
-// The objects of one path and tensor name in HEAD, HEAD~1, ... (first parents), newest first,
-// read on first use (most adds never need them). Thread-safe.
-class History {
-public:
-  History(Repository& repo, unsigned depth);
-  ~History();
-  // `name` empty: the whole-file object of a file without tensors.
-  std::vector<core::ObjectId> versions(const std::string& path, const std::string& name) const;
-
-private:
-  struct State;
-  std::unique_ptr<State> m_state;
-};
-
-// The versions of one object: what the index holds for the same path and tensor name, and where
-// to find older ones.
+// What the index holds for the same path and tensor name: the version being replaced.
 struct Lineage {
   core::ObjectId previous;  // zero when none
   core::DType previous_dtype = core::DType::u8;
-  const History* history = nullptr;
-  std::string path, name;
 };
 
 struct BasePlan {
@@ -57,6 +41,8 @@ struct BasePlan {
   // forward: the base of the new object; reverse: the previous version, to be re-encoded
   // against the new object.
   std::shared_ptr<const ChunkSource> source;
+  // The chain height the new object records (reverse: the previous version's + 1).
+  unsigned chain_height = 0;
 };
 
 class BaseSelector {
@@ -80,8 +66,6 @@ private:
   std::shared_ptr<const ChunkSource> usable(const core::ObjectId& id, std::uint64_t raw_size) const;
   std::shared_ptr<const ChunkSource> similar(core::DType dtype, std::span<const std::byte> raw,
                                              const Signature& signature, const PieceDone& done_with) const;
-  // How many older versions of the lineage decode through `id` (a chain ending at it).
-  unsigned height(const core::ObjectId& id, const Lineage& lineage) const;
 
   struct State;
   const ObjectDb& m_db;

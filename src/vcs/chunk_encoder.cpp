@@ -51,7 +51,8 @@ void store_chunked(DataWriter& writer, const ChunkJob& job, core::ThreadPool* po
   const delta::ChunkEncodeOptions options{.zstd_level = writer.zstd_level()};
   const std::uint64_t n = delta::chunk_count(job.raw_size, delta::k_chunk_log2);
   const bool has_base = static_cast<bool>(job.base_fill);
-  const auto prefix = delta::encode_prefix({.width = width, .chunk_log2 = delta::k_chunk_log2, .uses_base = has_base});
+  const auto prefix = delta::encode_prefix(
+      {.width = width, .chunk_log2 = delta::k_chunk_log2, .uses_base = has_base, .chain_height = job.chain_height});
   const auto put = [&](storage::ObjectInfo info, std::span<const std::byte> bytes) {
     const auto produce = [&](const storage::WriteBatch::PieceSink& sink) {
       sink(bytes);

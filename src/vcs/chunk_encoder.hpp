@@ -31,6 +31,9 @@ struct ChunkJob {
   Fill base_fill;
   // Store a second record of an object that is stored already (DataWriter::put_replacement).
   bool replacement = false;
+  // For a self-contained object: how many older versions will decode through it (the prefix
+  // records it; base_selection.hpp).
+  unsigned chain_height = 0;
 };
 
 // A job's base read from a stored object.

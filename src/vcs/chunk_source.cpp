@@ -50,6 +50,7 @@ ChunkSource::ChunkSource(storage::PackObject object)
   }
   m_chunk_log2 = header.chunk_log2;
   m_width = header.width;
+  m_chain_height = header.chain_height;
   const std::uint64_t n = delta::chunk_count(info.raw_size, m_chunk_log2);
   if (n > (info.stored_size - delta::k_prefix_bytes) / 4) corrupt(info.id, "chunk table does not fit");
   std::vector<std::byte> table(static_cast<std::size_t>(n * 4));

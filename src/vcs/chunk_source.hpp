@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -36,6 +37,9 @@ public:
   unsigned width() const noexcept { return m_width; }
   // Delta steps to a self-contained object (0: none).
   unsigned depth() const noexcept { return m_depth; }
+  // For a self-contained chunked object: how many older versions decode through it (recorded in
+  // its prefix when it was written). nullopt when not recorded (raw and zstd objects).
+  std::optional<unsigned> chain_height() const noexcept { return m_chain_height; }
 
   // Decodes chunk i (of the grid 2^chunk_log2) into out, which must be chunk_size(i) bytes long.
   // Thread-safe. Throws CorruptError.
@@ -52,6 +56,7 @@ private:
   unsigned m_chunk_log2;
   unsigned m_width = 1;
   unsigned m_depth = 0;
+  std::optional<unsigned> m_chain_height;
   std::vector<std::uint64_t> m_offsets;  // stored offset of each chunk, plus the end
   std::shared_ptr<const ChunkSource> m_base;
   mutable std::once_flag m_whole_once;

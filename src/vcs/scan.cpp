@@ -28,7 +28,7 @@ constexpr std::size_t k_copy_limit = 4 * delta::k_chunk_bytes;
 struct Piece {
   std::span<const std::byte> bytes;
   core::DType dtype = core::DType::u8;
-  Lineage lineage;               // same path (and tensor name) in the index and in history
+  Lineage lineage;               // same path (and tensor name) in the index
   core::ObjectId* id = nullptr;  // where the hash goes
   bool big = false;
   std::vector<core::ObjectId> chunk_ids;  // big objects: hash of each chunk, taken with the id
@@ -50,6 +50,7 @@ void store_planned(const StoreContext& ctx, const Piece& p, const BasePlan& plan
   job.dtype = p.dtype;
   job.fill = chunk;
   job.bytes = bytes;
+  job.chain_height = plan.kind == BasePlan::Kind::reverse ? plan.chain_height : 0;
   if (plan.kind == BasePlan::Kind::forward) {
     job.base_id = plan.source->info().id;
     job.base_fill = base_chunks(plan.source);
@@ -187,8 +188,6 @@ FileEntry hash_file(ParsedFile& file, core::ThreadPool& pool, const StoreContext
   if (file.layout.format == core::FileFormat::raw) {
     first.bytes = data;
     if (ctx.previous && ctx.previous->format == core::FileFormat::raw) first.lineage.previous = ctx.previous->id;
-    first.lineage.history = ctx.history;
-    first.lineage.path = file.path;
   } else {
     skeleton = core::extract_skeleton(file.layout, data);
     first.bytes = {reinterpret_cast<const std::byte*>(skeleton.data()), skeleton.size()};
@@ -213,9 +212,6 @@ FileEntry hash_file(ParsedFile& file, core::ThreadPool& pool, const StoreContext
     if (const auto it = before.find(t.name); it != before.end()) {
       p.lineage.previous = it->second->id;
       p.lineage.previous_dtype = it->second->dtype;
-      p.lineage.history = ctx.history;
-      p.lineage.path = file.path;
-      p.lineage.name = t.name;
     }
   }
   for (auto& p : pieces) p.big = p.bytes.size() > k_copy_limit && p.bytes.data() != nullptr &&

@@ -29,14 +29,12 @@ struct ParsedFile {
 ParsedFile parse_worktree_file(const std::filesystem::path& worktree, const std::string& repo_path);
 
 class BaseSelector;
-class History;
 
 // What a file being stored may be delta-encoded against.
 struct StoreContext {
   DataWriter* writer = nullptr;          // null: hash only
   BaseSelector* bases = nullptr;         // null: no deltas
   const FileEntry* previous = nullptr;   // the index's entry for the same path, if any
-  const History* history = nullptr;      // older versions (for the chain bound)
 };
 
 // Hashes (and stores, when ctx.writer is set) the skeleton and tensors on the pool. Objects up

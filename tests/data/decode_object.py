@@ -299,8 +299,9 @@ class Decoder:
 
         if len(data) < 4:
             raise Corrupt("chunked object too short")
-        version, w, log2, flags = data[0], data[1], data[2], data[3]
-        if version != 1 or w not in (1, 2, 4, 8) or not 10 <= log2 <= 30 or flags & ~1:
+        version, w, log2, _flags = data[0], data[1], data[2], data[3]
+        # flags: bit 0 = a base was offered, bits 1-7 = chain height (neither matters for decoding)
+        if version != 1 or w not in (1, 2, 4, 8) or not 10 <= log2 <= 30:
             raise Corrupt("bad chunked prefix %s" % data[:4].hex())
         grid = 1 << log2
         count = (raw_size + grid - 1) // grid

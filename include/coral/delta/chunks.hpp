@@ -9,7 +9,9 @@
 //
 // Stored object:  prefix | chunk 0 | chunk 1 | ... | chunk n-1 | trailer
 //   prefix   4 bytes: u8 version (1), u8 element width w (1, 2, 4 or 8), u8 chunk_log2,
-//            u8 flags (bit 0: at least one chunk uses the base)
+//            u8 flags: bit 0 = encoded with a base offered (informational; the pack index row's
+//            base says whether it has one); bits 1-7 = chain height: how many older versions decode
+//            through this object (written on self-contained objects, 0 elsewhere)
 //   trailer  n x u32 little-endian: stored size of each chunk; n = ceil(raw_size / 2^chunk_log2)
 // The trailer comes last so that a writer can stream chunks out before it knows their sizes.
 //
@@ -31,10 +33,13 @@ constexpr std::size_t k_prefix_bytes = 4;
 // Upper bound of what encode_chunk adds to a chunk's raw size (it falls back to a raw chunk).
 constexpr std::size_t k_max_chunk_overhead = 16;
 
+constexpr unsigned k_max_chain_height = 127;
+
 struct ChunksHeader {
   unsigned width = 1;                 // element width of the byte planes: 1, 2, 4 or 8
   unsigned chunk_log2 = k_chunk_log2;
   bool uses_base = false;
+  unsigned chain_height = 0;          // 0..k_max_chain_height
 };
 
 std::array<std::byte, k_prefix_bytes> encode_prefix(const ChunksHeader& h);

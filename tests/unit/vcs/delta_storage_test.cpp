@@ -102,6 +102,46 @@ TEST_F(DeltaStorageTest, MaxChainBoundsTheDeltasAReadDecodes) {
   EXPECT_EQ(depths, (std::vector<unsigned>{2, 1, 0, 2, 1, 0, 0}));
 }
 
+// Review finding: the chain bound was inferred from the last max_chain + 1 commits, so versions
+// staged without a commit, or changed rarely among many commits, made chains without bound (past
+// the 63 links a reader accepts). Heights are now recorded in the objects.
+TEST_F(DeltaStorageTest, StagedVersionsNeverCommittedStillCountTowardsTheChainBound) {
+  constexpr std::uint64_t n = 20'000;
+  Drift w(n, 21), b(8, 22);
+  test::write_file(dir / "m.safetensors", checkpoint(w, b, n, 8));
+  add(*repo, {.paths = {"m.safetensors"}});
+  commit(*repo, {.message = "v0"});
+  const auto v0 = tensor("HEAD", "m.safetensors", "w").id;
+  for (int v = 1; v <= 20; ++v) {  // re-added, never committed
+    w.step();
+    test::write_file(dir / "m.safetensors", checkpoint(w, b, n, 8));
+    add(*repo, {.paths = {"m.safetensors"}});
+  }
+  commit(*repo, {.message = "v20"});
+  EXPECT_LE(*repo->objects().delta_depth(v0), repo->max_chain());
+  EXPECT_NO_THROW((void)repo->objects().read_data(v0));
+}
+
+TEST_F(DeltaStorageTest, RarelyChangedTensorStaysWithinTheChainBound) {
+  constexpr std::uint64_t n = 20'000;
+  Drift w(n, 23), b(8, 24);
+  std::vector<core::ObjectId> versions;
+  for (int v = 0; v < 12; ++v) {
+    test::write_file(dir / "m.safetensors", checkpoint(w, b, n, 8));
+    add(*repo, {.paths = {"m.safetensors"}});
+    commit(*repo, {.message = "tensor " + std::to_string(v)});
+    versions.push_back(tensor("HEAD", "m.safetensors", "w").id);
+    for (int other = 0; other < 9; ++other) {  // nine commits that leave the tensor alone
+      test::write_file(dir / "notes.txt", std::to_string(v) + "." + std::to_string(other));
+      add(*repo, {.paths = {"notes.txt"}});
+      commit(*repo, {.message = "notes"});
+    }
+    w.step();
+  }
+  for (const auto& id : versions) EXPECT_LE(*repo->objects().delta_depth(id), repo->max_chain());
+  EXPECT_EQ(*repo->objects().delta_depth(versions.back()), 0u);
+}
+
 TEST_F(DeltaStorageTest, BigTensorsAreChunkedIdenticallyForAnyThreadCount) {
   // 20 MiB: bigger than what is encoded in one task, so it is hashed in place and its chunks
   // are encoded on every thread.
