@@ -191,6 +191,21 @@ void PackStore::drop_copies(std::span<const StoredCopy> copies) {
       affected.insert(c.pack);
     }
   }
+  // A pack is rewritten only when the dropped records are at least half of its data: rewriting a
+  // pack of frozen tensors to drop a small superseded record would cost far more than it saves
+  // (the record stays, valid, until a repack).
+  for (auto it = affected.begin(); it != affected.end();) {
+    const PackReader reader(m_layout.pack(*it), *it);
+    std::uint64_t dropped = 0;
+    for (const IndexRow& row : reader.rows())
+      if (doomed.count({row.id, *it})) dropped += row.length;
+    if (2 * dropped >= reader.data_size()) {
+      ++it;
+      continue;
+    }
+    for (auto d = doomed.begin(); d != doomed.end();) d = d->second == *it ? doomed.erase(d) : std::next(d);
+    it = affected.erase(it);
+  }
   // Packs rewritten here must not hold the only copy of something doomed elsewhere.
   for (auto it = doomed.begin(); it != doomed.end();) {
     bool safe = false;
@@ -211,7 +226,10 @@ void PackStore::rewrite_packs(const std::set<std::string>& affected,
     const PackReader reader(m_layout.pack(name), name);
     for (const IndexRow& row : reader.rows()) {
       if (doomed(row.id, name) || !kept.insert(row.id).second) continue;
-      writer.append(row.info(), reader.read(row));
+      // Copied in pieces: memory does not grow with the object.
+      writer.begin_object(row.length);
+      reader.read_pieces(row, 4u << 20, [&](std::span<const std::byte> piece) { writer.append_piece(piece); });
+      writer.end_object(row.info());
     }
   }
   const std::vector<PublishedPack> published = writer.publish();

@@ -142,6 +142,32 @@ TEST_F(DeltaStorageTest, RarelyChangedTensorStaysWithinTheChainBound) {
   EXPECT_EQ(*repo->objects().delta_depth(versions.back()), 0u);
 }
 
+// Review finding: dropping a small superseded record rewrote its whole pack, frozen tensors and
+// all, on every add. A pack is now rewritten only when the dropped records are most of it.
+TEST_F(DeltaStorageTest, PackOfFrozenTensorsIsNotRewrittenToDropASmallRecord) {
+  constexpr std::uint64_t n_frozen = 1'500'000, n = 25'000;
+  Drift frozen(n_frozen, 25), w(n, 26);
+  const auto file = [&] {
+    return test::safetensors_bytes({{"frozen", "F32", {n_frozen}, frozen.f32()}, {"w", "F32", {n}, w.f32()}});
+  };
+  test::write_file(dir / "m.safetensors", file());
+  add(*repo, {.paths = {"m.safetensors"}});
+  commit(*repo, {.message = "v1"});
+  const auto first_pack = *repo->objects().data_store().find_pack_of(tensor("HEAD", "m.safetensors", "frozen").id);
+  const auto w1 = tensor("HEAD", "m.safetensors", "w").id;
+  w.step();
+  const std::string v2 = file();
+  test::write_file(dir / "m.safetensors", v2);
+  add(*repo, {.paths = {"m.safetensors"}});
+  commit(*repo, {.message = "v2"});
+  EXPECT_TRUE(stdfs::exists(repo->layout().pack(first_pack)));  // not rewritten: w1 keeps its old record there
+  Repository fresh = Repository::open({.start_dir = dir.path()});
+  EXPECT_NO_THROW((void)fresh.objects().read_data(w1));
+  stdfs::remove(dir / "m.safetensors");
+  checkout(fresh, {.rev = "HEAD", .force = true});
+  EXPECT_EQ(test::read_file(dir / "m.safetensors"), v2);
+}
+
 TEST_F(DeltaStorageTest, BigTensorsAreChunkedIdenticallyForAnyThreadCount) {
   // 20 MiB: bigger than what is encoded in one task, so it is hashed in place and its chunks
   // are encoded on every thread.
