@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <cstring>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace coral::vcs {
 namespace {
@@ -31,6 +32,8 @@ struct Piece {
   Lineage lineage;               // same path (and tensor name) in the index
   core::ObjectId* id = nullptr;  // where the hash goes
   bool big = false;
+  bool claimed = false;       // this piece stores the object (the first piece, in order, with its id)
+  bool may_reencode = false;  // ... and re-encodes its previous version (the first, in order, to replace it)
   std::vector<core::ObjectId> chunk_ids;  // big objects: hash of each chunk, taken with the id
 };
 
@@ -70,32 +73,27 @@ void store_planned(const StoreContext& ctx, const Piece& p, const BasePlan& plan
   store_chunked(*ctx.writer, older, pool);
 }
 
-// Stores a small object from a private copy, so that what is stored is what was hashed.
-void store_small(const StoreContext& ctx, Piece& p, std::span<const std::byte> copy) {
-  if (!ctx.writer->claim(*p.id)) return;
-  BasePlan plan;
-  std::optional<Signature> signature;
-  if (ctx.bases) {
-    signature = tensor_signature(copy, p.dtype);
-    plan = ctx.bases->choose(p.lineage, p.dtype, copy, signature);
-  }
-  store_planned(ctx, p, plan, {}, copy, nullptr);
-  if (ctx.bases) ctx.bases->remember(*p.id, signature);
+// The plan for a claimed piece. Only the piece chosen to re-encode the previous version may do
+// so, so that which new object an old one becomes a delta of never depends on thread timing.
+BasePlan plan_for(const StoreContext& ctx, const Piece& p, std::span<const std::byte> raw,
+                  const std::optional<Signature>& signature, const BaseSelector::PieceDone& done_with = {}) {
+  if (!ctx.bases) return {};
+  BasePlan plan = ctx.bases->choose(p.lineage, p.dtype, raw, signature, done_with);
+  if (plan.kind == BasePlan::Kind::reverse && !p.may_reencode) return {};
+  return plan;
 }
 
-// Hashes in place; when the object is new, copies it, checks the copy against the hash and
-// stores the copy (so that what is stored is what was hashed even if the file changes).
-void hash_small(const core::fs::MappedFile& map, const StoreContext& ctx, Piece& p, const std::string& path) {
-  *p.id = core::hash_bytes(p.bytes);
-  if (!ctx.writer || ctx.writer->has(*p.id)) {
-    release(map, p.bytes);
-    return;
-  }
+// Stores a small claimed object from a private copy, checked against the id taken in place, so
+// that what is stored is what was hashed even if the file changes.
+void store_small(const core::fs::MappedFile* map, const StoreContext& ctx, Piece& p, const std::string& path) {
   thread_local std::vector<std::byte> copy;
   copy.assign(p.bytes.begin(), p.bytes.end());
-  release(map, p.bytes);
+  if (map) release(*map, p.bytes);
   if (core::hash_bytes(copy) != *p.id) changed_while_reading(path);
-  store_small(ctx, p, copy);
+  std::optional<Signature> signature;
+  if (ctx.bases) signature = tensor_signature(copy, p.dtype);
+  store_planned(ctx, p, plan_for(ctx, p, copy, signature), {}, copy, nullptr);
+  if (ctx.bases) ctx.bases->remember(*p.id, signature);
 }
 
 // Pass 1 of a big object: the id and the hash of every chunk, dropping pages as it goes.
@@ -132,17 +130,15 @@ std::optional<Signature> sample_signature(const std::filesystem::path& abs, std:
 // Pass 2 of a big object: chunks copied, checked against pass 1 and encoded on every thread.
 void store_big(const core::fs::MappedFile& map, const std::filesystem::path& abs, const StoreContext& ctx, Piece& p,
                core::ThreadPool& pool, const std::string& path) {
-  if (!ctx.writer->claim(*p.id)) return;
-  BasePlan plan;
   std::optional<Signature> signature;
   if (ctx.bases) {
     // The sample is read with pread: touching scattered pages of the map would map whole
     // page-cache folios around each (hundreds of MB for a big tensor).
     signature = sample_signature(abs, static_cast<std::uint64_t>(p.bytes.data() - map.bytes().data()), p.bytes.size(),
                                  p.dtype);
-    plan = ctx.bases->choose(p.lineage, p.dtype, p.bytes, signature,
-                             [&](std::span<const std::byte> piece) { release(map, piece); });
   }
+  const BasePlan plan =
+      plan_for(ctx, p, p.bytes, signature, [&](std::span<const std::byte> piece) { release(map, piece); });
   store_planned(ctx, p, plan,
                 [&](std::uint64_t i, std::span<std::byte> out) {
                   const auto part = p.bytes.subspan(static_cast<std::size_t>(i << delta::k_chunk_log2), out.size());
@@ -219,20 +215,33 @@ FileEntry hash_file(ParsedFile& file, core::ThreadPool& pool, const StoreContext
 
   std::vector<std::size_t> small, big;
   for (std::size_t i = 0; i < pieces.size(); ++i) (pieces[i].big ? big : small).push_back(i);
-  // Small objects: one task each. Big ones: hashed in parallel, then stored one after the other
-  // with all threads on the chunks of each.
+  const auto mapped = [&](const Piece& p) { return !(p.id == &entry.id && !skeleton.empty()); };
+  // 1. Every id, hashed in place on the pool (big objects also chunk by chunk).
   pool.parallel_for(small.size(), [&](std::size_t k) {
     Piece& p = pieces[small[k]];
-    if (p.id == &entry.id && !skeleton.empty()) {  // the skeleton is private memory already
-      *p.id = core::hash_bytes(p.bytes);
-      if (ctx.writer) store_small(ctx, p, p.bytes);
-      return;
-    }
-    hash_small(*file.map, ctx, p, file.path);
+    *p.id = core::hash_bytes(p.bytes);
+    if (mapped(p)) release(*file.map, p.bytes);  // step 3 maps what it stores again
   });
   pool.parallel_for(big.size(), [&](std::size_t k) { hash_big(*file.map, pieces[big[k]], ctx.writer != nullptr); });
-  if (ctx.writer)
-    for (std::size_t i : big) store_big(*file.map, file.abs, ctx, pieces[i], pool, file.path);
+  if (ctx.writer) {
+    // 2. In piece order: which piece stores each new object, and which re-encodes each previous
+    // version, so the result never depends on thread timing.
+    std::unordered_set<core::ObjectId, core::ObjectIdHash> replaced;
+    for (auto& p : pieces) {
+      p.claimed = ctx.writer->claim(*p.id);
+      p.may_reencode = p.claimed && !p.lineage.previous.is_zero() && replaced.insert(p.lineage.previous).second;
+    }
+    // 3. Small objects on the pool, one task each; then big ones, each on every thread.
+    std::vector<std::size_t> to_store;
+    for (std::size_t i : small)
+      if (pieces[i].claimed) to_store.push_back(i);
+    pool.parallel_for(to_store.size(), [&](std::size_t k) {
+      Piece& p = pieces[to_store[k]];
+      store_small(mapped(p) ? file.map.get() : nullptr, ctx, p, file.path);
+    });
+    for (std::size_t i : big)
+      if (pieces[i].claimed) store_big(*file.map, file.abs, ctx, pieces[i], pool, file.path);
+  }
 
   const auto after = stat_file(file.abs);
   if (!after || after->size != file.stat.size || after->mtime_ns != file.stat.mtime_ns ||

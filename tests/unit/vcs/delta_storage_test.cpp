@@ -168,6 +168,32 @@ TEST_F(DeltaStorageTest, PackOfFrozenTensorsIsNotRewrittenToDropASmallRecord) {
   EXPECT_EQ(test::read_file(dir / "m.safetensors"), v2);
 }
 
+// Review finding: when two tensors shared their old content, which new tensor it was re-encoded
+// against depended on thread timing. The first tensor in the file (by offset) decides.
+TEST_F(DeltaStorageTest, SharedOldContentIsReencodedAgainstTheFirstTensorWhateverTheThreads) {
+  constexpr std::uint64_t n = 30'000;
+  for (int jobs : {1, 4, 4, 4}) {
+    test::TempDir other;
+    Repository r = Repository::init(other.path(), {.jobs = jobs});
+    Drift a(n, 31);
+    test::write_file(other / "m.safetensors",
+                     test::safetensors_bytes({{"a", "F32", {n}, a.f32()}, {"b", "F32", {n}, a.f32()}}));
+    add(r, {.paths = {(other / "m.safetensors").string()}});
+    commit(r, {.message = "v0"});
+    const auto old_id = show(r, "HEAD:m.safetensors").file->tensors[0].id;
+    Drift b = a;
+    a.step();
+    b.step();
+    b.step();
+    test::write_file(other / "m.safetensors",
+                     test::safetensors_bytes({{"a", "F32", {n}, a.f32()}, {"b", "F32", {n}, b.f32()}}));
+    add(r, {.paths = {(other / "m.safetensors").string()}});
+    commit(r, {.message = "v1"});
+    const auto now = show(r, "HEAD:m.safetensors").file->tensors;
+    EXPECT_EQ(r.objects().data_store().find_info(old_id)->base, now[0].id) << "jobs " << jobs;
+  }
+}
+
 TEST_F(DeltaStorageTest, BigTensorsAreChunkedIdenticallyForAnyThreadCount) {
   // 20 MiB: bigger than what is encoded in one task, so it is hashed in place and its chunks
   // are encoded on every thread.
