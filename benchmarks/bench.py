@@ -819,7 +819,7 @@ def main() -> int:
         f"{raw_bytes / MB / cpu['zstd_d']:,.0f} MB/s).",
         f"- **memory**: peak RSS of add {add_rss / MiB:.0f} MiB; adding one small file takes "
         f"{baseline_rss / MiB:.0f} MiB (the fixed part), so the data-dependent part is {data_rss / MiB:.0f} MiB "
-        f"(largest tensor {big_size / MiB:.0f} MiB; big tensors are encoded 4 MiB chunks at a time, so this "
+        f"(largest tensor {big_size / MiB:.0f} MiB; big tensors are encoded in 4 MiB chunks, so this "
         f"does not grow with tensor size). Sampling /proc splits the peak into "
         f"{anon_add / MiB:.0f} MiB anonymous and {file_add / MiB:.0f} MiB of mapped file pages (page cache, "
         f"counted in RSS). checkout peaked at {co_rss / MiB:.0f} MiB RSS ({anon_co / MiB:.0f} MiB anonymous)."

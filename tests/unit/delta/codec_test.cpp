@@ -1,3 +1,4 @@
+#include "chunk_data.hpp"
 #include "coral/delta/codec.hpp"
 
 #include "coral/core/error.hpp"
@@ -13,12 +14,7 @@ using namespace coral::delta;
 
 namespace {
 
-std::vector<std::byte> random_bytes(std::size_t n, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::vector<std::byte> v(n);
-  for (auto& b : v) b = static_cast<std::byte>(rng());
-  return v;
-}
+using coral::delta::testing::random_bytes;
 
 std::vector<std::byte> floats(std::size_t n, std::uint64_t seed) {
   std::mt19937_64 rng(seed);

@@ -1,3 +1,4 @@
+#include "chunk_data.hpp"
 #include "delta/planes.hpp"
 
 #include <gtest/gtest.h>
@@ -8,12 +9,7 @@ using namespace coral::delta;
 
 namespace {
 
-std::vector<std::byte> random_bytes(std::size_t n, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::vector<std::byte> v(n);
-  for (auto& b : v) b = static_cast<std::byte>(rng());
-  return v;
-}
+using coral::delta::testing::random_bytes;
 
 TEST(PlanesTest, SplitAndMergeMatchNaiveReference) {
   for (unsigned w : {1u, 2u, 4u, 8u}) {

@@ -40,6 +40,12 @@ protected:
     return {};
   }
   storage::ObjectInfo info(const core::ObjectId& id) { return *repo->objects().data_store().find_info(id); }
+  // Writes `bytes` to `path`, adds and commits it.
+  void commit_version(Repository& r, const std::string& path, const std::string& bytes, const std::string& message) {
+    test::write_file(r.worktree() / path, bytes);
+    add(r, {.paths = {(r.worktree() / path).string()}});
+    commit(r, {.message = message});
+  }
 };
 
 TEST_F(DeltaStorageTest, SeriesKeepsTheNewestWholeAndOlderVersionsAsDeltas) {
@@ -48,9 +54,7 @@ TEST_F(DeltaStorageTest, SeriesKeepsTheNewestWholeAndOlderVersionsAsDeltas) {
   std::vector<std::string> versions;
   for (int epoch = 1; epoch <= 4; ++epoch) {
     versions.push_back(checkpoint(w, b, n, nb));
-    test::write_file(dir / "model.safetensors", versions.back());
-    add(*repo, {.paths = {"model.safetensors"}});
-    commit(*repo, {.message = "epoch " + std::to_string(epoch)});
+    commit_version(*repo, "model.safetensors", versions.back(), "epoch " + std::to_string(epoch));
     w.step();
     b.step();
   }
@@ -89,9 +93,7 @@ TEST_F(DeltaStorageTest, MaxChainBoundsTheDeltasAReadDecodes) {
   Drift w(n, 3), b(8, 4);
   std::vector<core::ObjectId> ids;
   for (int epoch = 1; epoch <= 7; ++epoch) {
-    test::write_file(dir / "m.safetensors", checkpoint(w, b, n, 8));
-    add(bounded, {.paths = {"m.safetensors"}});
-    commit(bounded, {.message = "e"});
+    commit_version(bounded, "m.safetensors", checkpoint(w, b, n, 8), "e");
     ids.push_back(tensor("HEAD", "m.safetensors", "w").id);
     w.step();
   }
@@ -108,9 +110,7 @@ TEST_F(DeltaStorageTest, MaxChainBoundsTheDeltasAReadDecodes) {
 TEST_F(DeltaStorageTest, StagedVersionsNeverCommittedStillCountTowardsTheChainBound) {
   constexpr std::uint64_t n = 20'000;
   Drift w(n, 21), b(8, 22);
-  test::write_file(dir / "m.safetensors", checkpoint(w, b, n, 8));
-  add(*repo, {.paths = {"m.safetensors"}});
-  commit(*repo, {.message = "v0"});
+  commit_version(*repo, "m.safetensors", checkpoint(w, b, n, 8), "v0");
   const auto v0 = tensor("HEAD", "m.safetensors", "w").id;
   for (int v = 1; v <= 20; ++v) {  // re-added, never committed
     w.step();
@@ -127,14 +127,10 @@ TEST_F(DeltaStorageTest, RarelyChangedTensorStaysWithinTheChainBound) {
   Drift w(n, 23), b(8, 24);
   std::vector<core::ObjectId> versions;
   for (int v = 0; v < 12; ++v) {
-    test::write_file(dir / "m.safetensors", checkpoint(w, b, n, 8));
-    add(*repo, {.paths = {"m.safetensors"}});
-    commit(*repo, {.message = "tensor " + std::to_string(v)});
+    commit_version(*repo, "m.safetensors", checkpoint(w, b, n, 8), "tensor " + std::to_string(v));
     versions.push_back(tensor("HEAD", "m.safetensors", "w").id);
     for (int other = 0; other < 9; ++other) {  // nine commits that leave the tensor alone
-      test::write_file(dir / "notes.txt", std::to_string(v) + "." + std::to_string(other));
-      add(*repo, {.paths = {"notes.txt"}});
-      commit(*repo, {.message = "notes"});
+      commit_version(*repo, "notes.txt", std::to_string(v) + "." + std::to_string(other), "notes");
     }
     w.step();
   }
@@ -150,16 +146,12 @@ TEST_F(DeltaStorageTest, PackOfFrozenTensorsIsNotRewrittenToDropASmallRecord) {
   const auto file = [&] {
     return test::safetensors_bytes({{"frozen", "F32", {n_frozen}, frozen.f32()}, {"w", "F32", {n}, w.f32()}});
   };
-  test::write_file(dir / "m.safetensors", file());
-  add(*repo, {.paths = {"m.safetensors"}});
-  commit(*repo, {.message = "v1"});
+  commit_version(*repo, "m.safetensors", file(), "v1");
   const auto first_pack = *repo->objects().data_store().find_pack_of(tensor("HEAD", "m.safetensors", "frozen").id);
   const auto w1 = tensor("HEAD", "m.safetensors", "w").id;
   w.step();
   const std::string v2 = file();
-  test::write_file(dir / "m.safetensors", v2);
-  add(*repo, {.paths = {"m.safetensors"}});
-  commit(*repo, {.message = "v2"});
+  commit_version(*repo, "m.safetensors", v2, "v2");
   EXPECT_TRUE(stdfs::exists(repo->layout().pack(first_pack)));  // not rewritten: w1 keeps its old record there
   Repository fresh = Repository::open({.start_dir = dir.path()});
   EXPECT_NO_THROW((void)fresh.objects().read_data(w1));
@@ -230,13 +222,9 @@ TEST_F(DeltaStorageTest, BigTensorsAreChunkedIdenticallyForAnyThreadCount) {
 TEST_F(DeltaStorageTest, DamagedDeltaIsReportedNamingTheObject) {
   constexpr std::uint64_t n = 50'000;
   Drift w(n, 7), b(8, 8);
-  test::write_file(dir / "m.safetensors", checkpoint(w, b, n, 8));
-  add(*repo, {.paths = {"m.safetensors"}});
-  commit(*repo, {.message = "1"});
+  commit_version(*repo, "m.safetensors", checkpoint(w, b, n, 8), "1");
   w.step();
-  test::write_file(dir / "m.safetensors", checkpoint(w, b, n, 8));
-  add(*repo, {.paths = {"m.safetensors"}});
-  commit(*repo, {.message = "2"});
+  commit_version(*repo, "m.safetensors", checkpoint(w, b, n, 8), "2");
   const auto t = tensor("HEAD~1", "m.safetensors", "w");  // re-encoded against its successor
   ASSERT_FALSE(info(t.id).base.is_zero());
 
@@ -314,9 +302,7 @@ TEST_F(SimilarBaseTest, CheckpointUnderANewFileNameFindsThePreviousOne) {
 }
 
 TEST_F(SimilarBaseTest, FineTuneOnAnotherBranchFindsTheBaseModel) {
-  test::write_file(dir / "README", "model card\n");
-  add(*repo, {.paths = {"README"}});
-  commit(*repo, {.message = "start"});
+  commit_version(*repo, "README", "model card\n", "start");
   create_branch(*repo, "ft", "HEAD", false);
   Drift w(n, 13);
   commit_file("base.safetensors", "w", w);  // on main
