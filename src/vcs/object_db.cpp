@@ -1,16 +1,13 @@
 #include "coral/vcs/object_db.hpp"
 
-#include "chunk_encoder.hpp"
 #include "chunk_source.hpp"
 #include "coral/core/error.hpp"
 #include "coral/core/log.hpp"
-#include "coral/delta/chunks.hpp"
 #include "coral/delta/codec.hpp"
 #include "coral/storage/hdf5_store.hpp"
 #include "coral/storage/loose_store.hpp"
 
 #include <atomic>
-#include <cstring>
 #include <filesystem>
 #include <mutex>
 #include <unordered_set>
@@ -155,16 +152,6 @@ std::vector<storage::StoredCopy> DataWriter::superseded() const {
 
 int DataWriter::zstd_level() const noexcept { return m_impl->zstd_level; }
 int DataWriter::threads() const noexcept { return m_impl->threads; }
-
-void DataWriter::put(const core::ObjectId& id, std::span<const std::byte> raw, core::DType dtype) {
-  if (!claim(id)) return;
-  ChunkJob job;
-  job.id = id;
-  job.raw_size = raw.size();
-  job.dtype = dtype;
-  job.bytes = raw;
-  store_chunked(*this, job, nullptr);
-}
 
 void DataWriter::commit() { m_impl->batch->commit(); }
 

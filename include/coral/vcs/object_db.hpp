@@ -31,14 +31,13 @@ struct StoreStats {
   std::uint64_t bytes_stored = 0;  // encoded bytes written
 };
 
-// Collects data objects for one pack write. put() is thread-safe; objects become visible at
-// commit(). An object that is already stored (or already put) is skipped cheaply.
+// Collects data objects for one pack write (vcs's chunk encoder feeds it: chunk_encoder.hpp). Every
+// method is thread-safe; objects become visible at commit(). claim() tells whether an object
+// still has to be stored.
 class DataWriter {
 public:
   DataWriter(std::unique_ptr<storage::WriteBatch> batch, storage::ObjectStore& store, int zstd_level, int threads);
   ~DataWriter();
-  // Hashes nothing: `id` must be the hash of `raw`. Encodes and stores when new.
-  void put(const core::ObjectId& id, std::span<const std::byte> raw, core::DType dtype);
   bool has(const core::ObjectId& id) const;
   // For callers that encode themselves: true (once) when `id` is neither stored nor claimed yet;
   // the caller must then put_encoded() it or abandon the whole batch.
