@@ -15,8 +15,8 @@ void store_u32(std::vector<std::byte>& out, std::uint32_t v) {
   for (int k = 0; k < 4; ++k) out.push_back(static_cast<std::byte>(v >> (8 * k)));
 }
 
-// Encodes chunk i of the job: its raw bytes, the base's bytes at the same place, then the codec.
-// Reads chunk i (into `raw` when the job fills) and encodes it.
+// Encodes chunk i of the job: its raw bytes (read into `raw` when the job fills), the base's
+// bytes at the same place, then the codec.
 delta::EncodedChunk encode_one(const ChunkJob& job, std::uint64_t i, unsigned width, const delta::ChunkEncodeOptions& o,
                                std::vector<std::byte>& raw) {
   thread_local std::vector<std::byte> base;
@@ -39,6 +39,12 @@ delta::EncodedChunk encode_one(const ChunkJob& job, std::uint64_t i, unsigned wi
 }
 
 }  // namespace
+
+ChunkJob::Fill memory_chunks(std::span<const std::byte> bytes) {
+  return [bytes](std::uint64_t i, std::span<std::byte> out) {
+    std::memcpy(out.data(), bytes.data() + (i << delta::k_chunk_log2), out.size());
+  };
+}
 
 ChunkJob::Fill base_chunks(std::shared_ptr<const ChunkSource> source) {
   return [source = std::move(source)](std::uint64_t i, std::span<std::byte> out) {

@@ -36,8 +36,10 @@ struct ChunkJob {
   unsigned chain_height = 0;
 };
 
-// A job's base read from a stored object.
+// Chunks read from a stored object (decoded through its base chain).
 ChunkJob::Fill base_chunks(std::shared_ptr<const ChunkSource> source);
+// Chunks of bytes in memory.
+ChunkJob::Fill memory_chunks(std::span<const std::byte> bytes);
 
 // Encodes and stores the object (the caller has claimed job.id, unless it is a replacement).
 // With a null pool, runs inline.

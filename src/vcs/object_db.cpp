@@ -60,17 +60,14 @@ struct DataWriter::Impl {
   std::unique_ptr<storage::WriteBatch> batch;
   storage::ObjectStore* store = nullptr;
   int zstd_level = 1;
-  int threads = 1;
   std::mutex mutex;
   std::unordered_set<core::ObjectId, core::ObjectIdHash> seen;
   std::vector<storage::StoredCopy> superseded;
   std::atomic<std::uint64_t> objects{0}, raw{0}, stored{0};
 };
 
-DataWriter::DataWriter(std::unique_ptr<storage::WriteBatch> batch, storage::ObjectStore& store, int zstd_level,
-                       int threads)
+DataWriter::DataWriter(std::unique_ptr<storage::WriteBatch> batch, storage::ObjectStore& store, int zstd_level)
   : m_impl(std::make_unique<Impl>()) {
-  m_impl->threads = threads;
   m_impl->batch = std::move(batch);
   m_impl->store = &store;
   m_impl->zstd_level = zstd_level;
@@ -151,7 +148,6 @@ std::vector<storage::StoredCopy> DataWriter::superseded() const {
 }
 
 int DataWriter::zstd_level() const noexcept { return m_impl->zstd_level; }
-int DataWriter::threads() const noexcept { return m_impl->threads; }
 
 void DataWriter::commit() { m_impl->batch->commit(); }
 
@@ -171,10 +167,9 @@ struct ObjectDb::Impl {
   storage::LooseStore loose;
   storage::Layout layout;
   int zstd_level;
-  int threads;
   Impl(const storage::Layout& l, const ObjectDbOptions& o)
     : packs(l, {.max_pack_bytes = o.max_pack_bytes, .lock_wait_seconds = o.lock_wait_seconds, .verb = o.verb}),
-      loose(l), layout(l), zstd_level(o.zstd_level), threads(o.threads) {}
+      loose(l), layout(l), zstd_level(o.zstd_level) {}
 };
 
 ObjectDb::ObjectDb(const storage::Layout& layout, const ObjectDbOptions& options)
@@ -238,7 +233,7 @@ void ObjectDb::stream_data(const core::ObjectId& id, const std::function<void(st
 }
 
 std::unique_ptr<DataWriter> ObjectDb::begin_data() {
-  return std::make_unique<DataWriter>(m_impl->packs.begin_write(), m_impl->packs, m_impl->zstd_level, m_impl->threads);
+  return std::make_unique<DataWriter>(m_impl->packs.begin_write(), m_impl->packs, m_impl->zstd_level);
 }
 
 void ObjectDb::drop_superseded(std::span<const storage::StoredCopy> copies) {

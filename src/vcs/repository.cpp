@@ -64,8 +64,7 @@ struct Repository::Impl {
     jobs = j > 0 ? static_cast<int>(j) : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     objects = std::make_unique<ObjectDb>(
         layout, ObjectDbOptions{.zstd_level = static_cast<int>(config.get_int("core.compression_level")),
-                                .threads = jobs,
-                                .max_pack_bytes = static_cast<std::uint64_t>(config.get_int("pack.max_bytes")),
+                                                                .max_pack_bytes = static_cast<std::uint64_t>(config.get_int("pack.max_bytes")),
                                 .lock_wait_seconds = lock_wait,
                                 .verb = verb});
   }

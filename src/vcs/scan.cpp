@@ -41,10 +41,9 @@ void release(const core::fs::MappedFile& map, std::span<const std::byte> bytes) 
   map.release(static_cast<std::size_t>(bytes.data() - map.bytes().data()), bytes.size());
 }
 
-// Stores the object `p` (claimed), with `chunk(i, out)` giving its raw chunks (or `bytes` holding
-// them in private memory), as its base plan
-// says: a delta against a stored base, or self-contained and then, for a reverse plan, the
-// previous version re-encoded as a delta against it.
+// Stores the claimed object `p`, its raw chunks given by `chunk(i, out)` or held in private memory
+// (`bytes`), as its base plan says: a delta against a stored base, or self-contained and then,
+// for a reverse plan, the previous version re-encoded as a delta against it.
 void store_planned(const StoreContext& ctx, const Piece& p, const BasePlan& plan, const ChunkJob::Fill& chunk,
                    std::span<const std::byte> bytes, core::ThreadPool* pool) {
   ChunkJob job;
@@ -66,9 +65,7 @@ void store_planned(const StoreContext& ctx, const Piece& p, const BasePlan& plan
   older.dtype = p.dtype;
   older.fill = base_chunks(plan.source);
   older.base_id = *p.id;
-  older.base_fill = chunk ? chunk : ChunkJob::Fill([bytes](std::uint64_t i, std::span<std::byte> out) {
-    std::memcpy(out.data(), bytes.data() + (i << delta::k_chunk_log2), out.size());
-  });
+  older.base_fill = chunk ? chunk : memory_chunks(bytes);
   older.replacement = true;
   store_chunked(*ctx.writer, older, pool);
 }

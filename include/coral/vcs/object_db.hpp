@@ -36,7 +36,7 @@ struct StoreStats {
 // still has to be stored.
 class DataWriter {
 public:
-  DataWriter(std::unique_ptr<storage::WriteBatch> batch, storage::ObjectStore& store, int zstd_level, int threads);
+  DataWriter(std::unique_ptr<storage::WriteBatch> batch, storage::ObjectStore& store, int zstd_level);
   ~DataWriter();
   bool has(const core::ObjectId& id) const;
   // For callers that encode themselves: true (once) when `id` is neither stored nor claimed yet;
@@ -58,7 +58,6 @@ public:
   // encoded (storage::WriteBatch::seal).
   void seal();
   int zstd_level() const noexcept;
-  int threads() const noexcept;
   void commit();
   StoreStats stats() const;
 
@@ -69,7 +68,6 @@ private:
 
 struct ObjectDbOptions {
   int zstd_level = 1;                          // core.compression_level
-  int threads = 1;                             // --jobs: zstd workers for large objects
   std::uint64_t max_pack_bytes = 2ull << 30;   // pack.max_bytes
   double lock_wait_seconds = 10;               // core.lock_wait (for the lookup-table lock)
   std::string verb = "coral";                  // names this process in lock messages
