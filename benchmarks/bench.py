@@ -428,6 +428,15 @@ def main() -> int:
             msg += ["--metric", f"val_loss={metrics[c.name]}"]
         return msg
 
+    def add_commit(repo_dir: str, c: Ckpt) -> float:
+        """Places checkpoint c in repo_dir/ckpt, then times `coral add` + `coral commit`."""
+        place(os.path.join(repo_dir, "ckpt"), c)
+        os.sync()
+        t0 = time.perf_counter()
+        run([coral, "add", "ckpt"], cwd=repo_dir)
+        run([coral, "commit"] + commit_args(c), cwd=repo_dir)
+        return time.perf_counter() - t0
+
     # ---- throughput: the FP32 series, every tool in every repetition -------------------------
     reps: list[Rep] = []
     stored_series = stored_first = 0
@@ -525,12 +534,7 @@ def main() -> int:
         for c in s.ckpts:
             br = prefix + c.name
             run([coral, "checkout", "-b", br, "main"], cwd=repo)
-            place(ckpt, c)
-            os.sync()
-            t0 = time.perf_counter()
-            run([coral, "add", "ckpt"], cwd=repo)
-            run([coral, "commit"] + commit_args(c), cwd=repo)
-            s.coral_add += time.perf_counter() - t0
+            s.coral_add += add_commit(repo, c)
             branches.append((br, c))
         s.coral = du_sb(os.path.join(repo, ".coral")) - before
     for br, c in branches:  # every branch reads back byte-identical
@@ -547,12 +551,7 @@ def main() -> int:
         run([coral, "init"], cwd=brepo)
         bck = os.path.join(brepo, "ckpt")
         for i, c in enumerate(s.ckpts):
-            place(bck, c)
-            os.sync()
-            t0 = time.perf_counter()
-            run([coral, "add", "ckpt"], cwd=brepo)
-            run([coral, "commit"] + commit_args(c), cwd=brepo)
-            s.coral_add += time.perf_counter() - t0
+            s.coral_add += add_commit(brepo, c)
             if i == 0:
                 bf16_first = du_sb(os.path.join(brepo, ".coral"))
         s.coral = du_sb(os.path.join(brepo, ".coral"))
