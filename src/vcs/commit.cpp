@@ -9,16 +9,12 @@
 #include <unistd.h>
 
 namespace coral::vcs {
-namespace {
-
 std::int32_t local_tz_offset_minutes(std::int64_t t) {
   const std::time_t tt = static_cast<std::time_t>(t);
   std::tm tm{};
   ::localtime_r(&tt, &tm);
   return static_cast<std::int32_t>(tm.tm_gmtoff / 60);
 }
-
-}  // namespace
 
 std::vector<std::pair<std::string, Change>> tree_changes(const Tree& from, const Tree& to) {
   std::vector<std::pair<std::string, Change>> out;

@@ -67,8 +67,8 @@ private:
   bool m_done = false;
 };
 
-stdfs::path prepare_target(Repository& repo, const FileEntry& entry) {
-  const stdfs::path abs = worktree_path_for_write(repo.worktree(), entry.path);
+stdfs::path prepare_target(const stdfs::path& root, const FileEntry& entry) {
+  const stdfs::path abs = worktree_path_for_write(root, entry.path);
   std::error_code ec;
   stdfs::create_directories(abs.parent_path(), ec);
   if (ec) throw_errno("cannot create directory", abs.parent_path().string(), ec.value());
@@ -122,7 +122,9 @@ std::uint64_t part_bytes(const FileEntry& entry, std::size_t part) {
 }  // namespace
 
 std::vector<StatInfo> materialize_files(Repository& repo, const std::vector<const FileEntry*>& files,
-                                        core::ThreadPool& pool, const core::ProgressFn& progress) {
+                                        core::ThreadPool& pool, const core::ProgressFn& progress,
+                                        const std::filesystem::path& root) {
+  const stdfs::path& dir = root.empty() ? repo.worktree() : root;
   std::vector<StatInfo> stats(files.size());
   std::uint64_t total = 0;
   for (const auto* f : files) total += f->size;
@@ -134,7 +136,7 @@ std::vector<StatInfo> materialize_files(Repository& repo, const std::vector<cons
     std::vector<std::unique_ptr<TempOutput>> outputs;
     std::vector<std::pair<std::size_t, std::size_t>> tasks;  // (file, part)
     for (std::size_t i = first; i < last; ++i) {
-      targets.push_back(prepare_target(repo, *files[i]));
+      targets.push_back(prepare_target(dir, *files[i]));
       outputs.push_back(std::make_unique<TempOutput>(targets.back()));
       const std::size_t parts = files[i]->format == core::FileFormat::raw ? 1 : files[i]->tensors.size() + 1;
       for (std::size_t p = 0; p < parts; ++p) tasks.emplace_back(i, p);

@@ -17,8 +17,10 @@ namespace coral::vcs {
 // file are separate tasks on the pool, each writing its own byte range with pwrite, so one big
 // file uses every core; memory does not grow with tensor size. The caller has checked that
 // overwriting is allowed. Throws CorruptError when an object is missing or does not verify; files
-// already renamed stay, the others keep their old content.
+// already renamed stay, the others keep their old content. `root` replaces the working tree as
+// the directory written into (merge's soup evaluates candidates in a scratch directory).
 std::vector<StatInfo> materialize_files(Repository& repo, const std::vector<const FileEntry*>& files,
-                                        core::ThreadPool& pool, const core::ProgressFn& progress);
+                                        core::ThreadPool& pool, const core::ProgressFn& progress,
+                                        const std::filesystem::path& root = {});
 
 }  // namespace coral::vcs

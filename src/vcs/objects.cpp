@@ -14,7 +14,8 @@
 //        | {"path","mode","size","kind":"safetensors|npy|npz","skeleton","tensors":[TENSOR...]}
 //   TENSOR {"name","dtype","shape":[...],"id","offset","length"[,"big_endian":true]}
 //   commit {"type":"commit","tree","parents":[...],"author","email","time","tz","message",
-//           "metrics":{...}[,"merge":{"strategy","parameters":{...}}]}
+//           "metrics":{...}[,"merge":{"strategy","parameters":{...}[,"base"][,"rules":[RULE...]]}]}
+//   RULE   {"tensor","file","strategy","parameters":{...}}
 //   tag    {"type":"tag","object","tag","tagger","email","time","message"}
 
 namespace coral::vcs {
@@ -164,6 +165,10 @@ std::string encode_commit(const Commit& c) {
   if (c.merge) {
     j["merge"]["strategy"] = c.merge->strategy;
     j["merge"]["parameters"] = c.merge->parameters;
+    if (c.merge->base) j["merge"]["base"] = id_hex(*c.merge->base);
+    for (const auto& r : c.merge->rules)
+      j["merge"]["rules"].push_back(
+        {{"tensor", r.tensor}, {"file", r.file}, {"strategy", r.strategy}, {"parameters", r.parameters}});
   }
   return j.dump();
 }
@@ -189,6 +194,12 @@ Commit decode_commit(std::string_view text, const core::ObjectId& id) {
       MergeInfo m;
       m.strategy = j["merge"].at("strategy").get<std::string>();
       m.parameters = j["merge"].at("parameters").get<std::map<std::string, std::string>>();
+      if (j["merge"].contains("base")) m.base = parse_id(j["merge"], "base", id);
+      if (j["merge"].contains("rules"))
+        for (const auto& r : j["merge"]["rules"])
+          m.rules.push_back({r.at("tensor").get<std::string>(), r.at("file").get<std::string>(),
+                             r.at("strategy").get<std::string>(),
+                             r.at("parameters").get<std::map<std::string, std::string>>()});
       c.merge = std::move(m);
     }
     return c;

@@ -16,4 +16,7 @@ std::vector<std::pair<std::string, Change>> tree_changes(const Tree& from, const
 // The tree of a commit, or an empty tree for an unborn HEAD.
 Tree head_tree(Repository& repo, const Head& head);
 
+// Minutes east of UTC in the local time zone at time `t` (a commit's "tz").
+std::int32_t local_tz_offset_minutes(std::int64_t t);
+
 }  // namespace coral::vcs

@@ -45,9 +45,20 @@ struct Tree {
   const FileEntry* find(std::string_view path) const;
 };
 
-struct MergeInfo {
+// A per-tensor rule a merge applied (docs/merge.md "Rules").
+struct MergeRuleInfo {
+  std::string tensor;  // glob on tensor names
+  std::string file;    // glob on file paths
   std::string strategy;
   std::map<std::string, std::string> parameters;
+  bool operator==(const MergeRuleInfo&) const = default;
+};
+
+struct MergeInfo {
+  std::string strategy;
+  std::map<std::string, std::string> parameters;  // canonical strings; seed included
+  std::optional<core::ObjectId> base;              // the merge base used (unset: none)
+  std::vector<MergeRuleInfo> rules;                // in order; the first match won
 };
 
 struct Commit {

@@ -1,0 +1,358 @@
+// The tensor arithmetic of `coral merge` (docs/merge.md "Definitions"). Compiled with
+// -ffp-contract=off (src/vcs/CMakeLists.txt): no fused multiply-add may change a rounding.
+// Every sum is a plain sequential loop in side order (or in fixed blocks for slerp's dot
+// products), so the thread count never changes a bit of the result.
+#include "merge_math.hpp"
+
+#include "coral/core/error.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <functional>
+#include <stdexcept>
+#include <string>
+
+namespace coral::vcs {
+namespace {
+
+using core::DType;
+
+constexpr std::uint64_t k_block = std::uint64_t{1} << 16;  // elements per parallel block (and slerp's sum block)
+
+std::uint64_t splitmix64(std::uint64_t x) noexcept {
+  std::uint64_t z = x + 0x9E3779B97F4A7C15ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+std::uint64_t fnv1a(std::string_view bytes) noexcept {
+  std::uint64_t h = 0xcbf29ce484222325ull;
+  for (const char c : bytes) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 0x100000001b3ull;
+  }
+  return h;
+}
+
+std::uint64_t dare_stream(std::uint64_t seed, std::string_view key, std::uint64_t side) noexcept {
+  return splitmix64(splitmix64(seed ^ fnv1a(key)) + side);
+}
+
+bool dare_keep(std::uint64_t stream, std::uint64_t index, double density) noexcept {
+  const double u = static_cast<double>(splitmix64(stream + index) >> 11) * 0x1p-53;  // [0, 1)
+  return u < density;
+}
+
+// Exact value of element i of a tensor.
+struct Reader {
+  DType dtype;
+  bool big_endian;
+  const std::byte* data;
+  explicit Reader(const TensorView& v) : dtype(v.dtype), big_endian(v.big_endian), data(v.bytes.data()) {}
+  double operator()(std::uint64_t i) const noexcept { return core::element_as_double(dtype, data, i, big_endian); }
+};
+
+// Rounds r once to float32, then to the stored dtype, and writes it in the given byte order.
+void store(DType dtype, bool big_endian, double r, std::byte* out) noexcept {
+  std::uint64_t bits = 0;
+  std::size_t size = 2;
+  switch (dtype) {
+    case DType::f64:
+      bits = std::bit_cast<std::uint64_t>(r);
+      size = 8;
+      break;
+    case DType::f32:
+      bits = std::bit_cast<std::uint32_t>(static_cast<float>(r));
+      size = 4;
+      break;
+    case DType::f16:
+      bits = float_to_f16(static_cast<float>(r));
+      break;
+    default:
+      bits = float_to_bf16(static_cast<float>(r));
+      break;
+  }
+  for (std::size_t k = 0; k < size; ++k)
+    out[big_endian ? size - 1 - k : k] = static_cast<std::byte>((bits >> (8 * k)) & 0xff);
+}
+
+// Runs fn(block, begin, end) for the blocks of k_block elements, on the pool when there is one.
+void for_blocks(std::uint64_t n, core::ThreadPool* pool,
+                const std::function<void(std::size_t, std::uint64_t, std::uint64_t)>& fn) {
+  const auto blocks = static_cast<std::size_t>((n + k_block - 1) / k_block);
+  const auto run = [&](std::size_t j) { fn(j, j * k_block, std::min(n, (j + 1) * k_block)); };
+  if (pool != nullptr && blocks > 1) {
+    pool->parallel_for(blocks, run);
+  } else {
+    for (std::size_t j = 0; j < blocks; ++j) run(j);
+  }
+}
+
+// TIES' magnitude as a sort key: NaN ranks below every magnitude, as numpy sorts it last.
+double magnitude(double tau) noexcept {
+  return std::isnan(tau) ? -1.0 : std::fabs(tau);
+}
+
+// Which elements of one side's task vector TIES keeps: magnitude > threshold, plus the first
+// `equal_needed` elements (in index order) whose magnitude equals the threshold.
+struct Trim {
+  bool all = true;
+  double threshold = 0.0;
+  std::uint64_t equal_needed = 0;
+  std::vector<std::uint64_t> equal_before;  // per block: elements equal to the threshold in earlier blocks
+
+  bool keeps(double m, std::uint64_t& equal_seen) const noexcept {
+    return all || m > threshold || (m == threshold && equal_seen++ < equal_needed);
+  }
+};
+
+// `scratch` is the one double per element the trim may hold; it is reused side after side.
+Trim plan_trim(Reader x, Reader b, std::uint64_t n, double density, std::vector<double>& scratch,
+               core::ThreadPool* pool) {
+  Trim plan;
+  if (density >= 1.0) return plan;
+  const auto k = static_cast<std::uint64_t>(std::floor(density * static_cast<double>(n)));
+  if (k >= n) return plan;
+  plan.all = false;
+  const auto blocks = static_cast<std::size_t>((n + k_block - 1) / k_block);
+  plan.equal_before.assign(blocks, 0);
+  if (k == 0) {  // nothing kept
+    plan.threshold = INFINITY;
+    return plan;
+  }
+  scratch.resize(n);
+  for_blocks(n, pool, [&](std::size_t, std::uint64_t begin, std::uint64_t end) {
+    for (std::uint64_t e = begin; e < end; ++e) scratch[e] = magnitude(x(e) - b(e));
+  });
+  const auto kth = scratch.begin() + static_cast<std::ptrdiff_t>(k - 1);
+  std::nth_element(scratch.begin(), kth, scratch.end(), std::greater<>());
+  plan.threshold = *kth;
+
+  std::vector<std::uint64_t> greater(blocks, 0), equal(blocks, 0);
+  for_blocks(n, pool, [&](std::size_t j, std::uint64_t begin, std::uint64_t end) {
+    for (std::uint64_t e = begin; e < end; ++e) {
+      const double m = magnitude(x(e) - b(e));
+      greater[j] += m > plan.threshold ? 1 : 0;
+      equal[j] += m == plan.threshold ? 1 : 0;
+    }
+  });
+  std::uint64_t total_greater = 0, total_equal = 0;
+  for (std::size_t j = 0; j < blocks; ++j) {
+    total_greater += greater[j];
+    plan.equal_before[j] = total_equal;
+    total_equal += equal[j];
+  }
+  plan.equal_needed = k - total_greater;  // >= 1: the k-th largest itself is one of the equal ones
+  return plan;
+}
+
+double weighted_sum(const std::vector<double>& w, const std::vector<double>& t) noexcept {
+  double s = w[0] * t[0];
+  for (std::size_t i = 1; i < t.size(); ++i) s += w[i] * t[i];
+  return s;
+}
+
+// TIES' sign election ("sum") and disjoint mean: M / D over the sides agreeing with the sign.
+double ties_mean(const std::vector<double>& w, const std::vector<double>& t) noexcept {
+  const double elected = weighted_sum(w, t) >= 0.0 ? 1.0 : -1.0;
+  double m = 0.0, d = 0.0;
+  for (std::size_t i = 0; i < t.size(); ++i) {
+    const double di = w[i] * t[i];
+    const bool agrees = elected > 0.0 ? di > 0.0 : di < 0.0;  // sign(0) = 0 and NaN never agree
+    m += agrees ? di : 0.0;
+    d += agrees ? w[i] : 0.0;
+  }
+  if (d == 0.0) d = 1.0;
+  return m / d;
+}
+
+// slerp's coefficients: r = c0 * a + c1 * c.
+std::pair<double, double> slerp_coefficients(Reader a, Reader c, std::uint64_t n, double t, core::ThreadPool* pool) {
+  struct Sums {
+    double dot = 0.0, aa = 0.0, cc = 0.0;
+  };
+  std::vector<Sums> partial(static_cast<std::size_t>((n + k_block - 1) / k_block));
+  for_blocks(n, pool, [&](std::size_t j, std::uint64_t begin, std::uint64_t end) {
+    Sums s;
+    for (std::uint64_t e = begin; e < end; ++e) {
+      const double x = a(e), y = c(e);
+      s.dot += x * y;
+      s.aa += x * x;
+      s.cc += y * y;
+    }
+    partial[j] = s;
+  });
+  Sums total;
+  for (const Sums& s : partial) {
+    total.dot += s.dot;
+    total.aa += s.aa;
+    total.cc += s.cc;
+  }
+  double cos = 1.0;
+  if (total.aa != 0.0 && total.cc != 0.0) cos = total.dot / (std::sqrt(total.aa) * std::sqrt(total.cc));
+  if (std::fabs(cos) > 0.9995) return {1.0 - t, t};  // (nearly) parallel: linear interpolation
+  if (cos < -1.0) cos = -1.0;
+  if (cos > 1.0) cos = 1.0;
+  const double theta = std::acos(cos);
+  const double theta_t = theta * t;
+  const double sin_theta = std::sin(theta);
+  return {std::sin(theta - theta_t) / sin_theta, std::sin(theta_t) / sin_theta};
+}
+
+[[noreturn]] void usage(const std::string& message) {
+  throw UsageError(message);
+}
+[[noreturn]] void bug(const std::string& message) {
+  throw std::logic_error("merge_tensor: " + message);
+}
+
+void check_same(const TensorView& first, const TensorView& v, const char* what) {
+  if (v.dtype != first.dtype || v.big_endian != first.big_endian || v.bytes.size() != first.bytes.size())
+    bug(std::string(what) + " differs from ours in dtype, byte order or size");
+}
+
+}  // namespace
+
+bool mergeable_dtype(DType dtype) noexcept {
+  return dtype == DType::f16 || dtype == DType::bf16 || dtype == DType::f32 || dtype == DType::f64;
+}
+
+bool method_needs_base(MergeMethod method) noexcept {
+  return method == MergeMethod::task_arithmetic || method == MergeMethod::ties || method == MergeMethod::dare ||
+         method == MergeMethod::dare_ties;
+}
+
+std::uint16_t float_to_bf16(float value) noexcept {
+  const auto u = std::bit_cast<std::uint32_t>(value);
+  if (std::isnan(value)) return static_cast<std::uint16_t>((u >> 16) | 0x0040);  // quiet, sign kept
+  return static_cast<std::uint16_t>((u + 0x7FFF + ((u >> 16) & 1)) >> 16);
+}
+
+std::uint16_t float_to_f16(float value) noexcept {
+  const auto u = std::bit_cast<std::uint32_t>(value);
+  const auto sign = static_cast<std::uint16_t>((u >> 16) & 0x8000);
+  const std::uint32_t a = u & 0x7FFFFFFF;
+  if (a > 0x7F800000) return static_cast<std::uint16_t>(sign | 0x7E00 | ((a >> 13) & 0x3FF));  // NaN: quiet
+  if (a >= 0x477FF000) return sign | 0x7C00;  // >= 65520 rounds to infinity (and infinity itself)
+  std::uint32_t h = 0, rest = 0, half = 0;
+  if (a >= 0x38800000) {  // normal in F16: rebias the exponent, drop 13 mantissa bits
+    h = (a - 0x38000000) >> 13;
+    rest = a & 0x1FFF;
+    half = 0x1000;
+  } else {
+    const std::uint32_t exponent = a >> 23;
+    if (exponent < 102) return sign;  // below 2^-25: rounds to zero
+    const std::uint32_t mantissa = (a & 0x7FFFFF) | 0x800000;
+    const std::uint32_t shift = 126 - exponent;  // 14..24: value = mantissa * 2^-24 >> shift
+    h = mantissa >> shift;
+    rest = mantissa & ((std::uint32_t{1} << shift) - 1);
+    half = std::uint32_t{1} << (shift - 1);
+  }
+  if (rest > half || (rest == half && (h & 1) != 0)) ++h;  // nearest, ties to even (may carry into the exponent)
+  return static_cast<std::uint16_t>(sign | h);
+}
+
+bool dare_keeps(std::uint64_t seed, std::string_view key, std::size_t side, std::uint64_t index,
+                double density) noexcept {
+  return dare_keep(dare_stream(seed, key, side), index, density);
+}
+
+std::vector<std::byte> merge_tensor(MergeMethod method, const MergeParams& params, std::span<const TensorView> sides,
+                                    const TensorView* base, std::string_view key, core::ThreadPool* pool) {
+  if (sides.empty()) bug("no sides");
+  const TensorView& ours = sides[0];
+  if (!mergeable_dtype(ours.dtype)) bug("dtype " + std::string(core::dtype_name(ours.dtype)) + " is not mergeable");
+  if (ours.bytes.size() % core::dtype_size(ours.dtype) != 0) bug("byte size is not a multiple of the element size");
+  for (const TensorView& side : sides) check_same(ours, side, "a side");
+  const bool needs_base = method_needs_base(method);
+  if (needs_base && base == nullptr) bug("the method needs a base");
+  if (needs_base) check_same(ours, *base, "the base");
+
+  const std::size_t n = sides.size();
+  if (!params.weights.empty() && params.weights.size() != n)
+    usage("merge weights: " + std::to_string(params.weights.size()) + " given for " + std::to_string(n) + " sides");
+  const std::vector<double> w = params.weights.empty() ? std::vector<double>(n, 1.0) : params.weights;
+  for (const double wi : w)
+    if (!std::isfinite(wi)) usage("merge weights must be finite numbers");
+  if (!std::isfinite(params.lambda)) usage("merge lambda must be a finite number");
+  const bool dare = method == MergeMethod::dare || method == MergeMethod::dare_ties;
+  if ((dare || method == MergeMethod::ties) && !(params.density > 0.0 && params.density <= 1.0))
+    usage("merge density must be in (0, 1], got " + std::to_string(params.density));
+  double weight_sum = w[0];
+  for (std::size_t i = 1; i < n; ++i) weight_sum += w[i];
+  if (method == MergeMethod::weighted && params.normalize && weight_sum == 0.0)
+    usage("merge weights add up to zero: cannot normalize");
+  if (method == MergeMethod::slerp && n != 2) usage("slerp merges exactly two sides, got " + std::to_string(n));
+  if (method == MergeMethod::slerp && !(params.t >= 0.0 && params.t <= 1.0))
+    usage("slerp t must be in [0, 1], got " + std::to_string(params.t));
+
+  const std::uint64_t count = ours.elements();
+  std::vector<std::byte> out(ours.bytes.size());
+  std::vector<Reader> x;
+  for (const TensorView& side : sides) x.emplace_back(side);
+  const Reader b(needs_base ? *base : ours);
+
+  std::vector<Trim> trims(n);
+  if (method == MergeMethod::ties) {
+    std::vector<double> scratch;
+    for (std::size_t i = 0; i < n; ++i) trims[i] = plan_trim(x[i], b, count, params.density, scratch, pool);
+  }
+  std::vector<std::uint64_t> streams(n);
+  for (std::size_t i = 0; i < n; ++i) streams[i] = dare_stream(params.seed, key, i);
+  std::pair<double, double> slerp{0.0, 0.0};
+  if (method == MergeMethod::slerp) slerp = slerp_coefficients(x[0], x[1], count, params.t, pool);
+
+  const std::size_t width = core::dtype_size(ours.dtype);
+  for_blocks(count, pool, [&](std::size_t j, std::uint64_t begin, std::uint64_t end) {
+    std::vector<double> t(n);
+    std::vector<std::uint64_t> equal_seen(n, 0);
+    for (std::size_t i = 0; i < n; ++i)
+      if (!trims[i].all) equal_seen[i] = trims[i].equal_before[j];
+    for (std::uint64_t e = begin; e < end; ++e) {
+      const double bv = needs_base ? b(e) : 0.0;
+      for (std::size_t i = 0; i < n; ++i) {
+        const double xi = x[i](e);
+        if (!needs_base) {
+          t[i] = xi;
+        } else if (method == MergeMethod::ties) {
+          const double tau = xi - bv;
+          t[i] = trims[i].keeps(magnitude(tau), equal_seen[i]) ? tau : 0.0;
+        } else if (dare) {
+          t[i] = dare_keep(streams[i], e, params.density) ? (xi - bv) / params.density : 0.0;
+        } else {
+          t[i] = xi - bv;
+        }
+      }
+      double r = 0.0;
+      switch (method) {
+        case MergeMethod::average: {
+          r = t[0];
+          for (std::size_t i = 1; i < n; ++i) r += t[i];
+          r /= static_cast<double>(n);
+          break;
+        }
+        case MergeMethod::weighted:
+          r = weighted_sum(w, t);
+          if (params.normalize) r /= weight_sum;
+          break;
+        case MergeMethod::task_arithmetic:
+        case MergeMethod::dare:
+          r = bv + params.lambda * weighted_sum(w, t);
+          break;
+        case MergeMethod::ties:
+        case MergeMethod::dare_ties:
+          r = bv + params.lambda * ties_mean(w, t);
+          break;
+        case MergeMethod::slerp:
+          r = slerp.first * t[0] + slerp.second * t[1];
+          break;
+      }
+      store(ours.dtype, ours.big_endian, r, out.data() + e * width);
+    }
+  });
+  return out;
+}
+
+}  // namespace coral::vcs

@@ -1,0 +1,40 @@
+#pragma once
+// The three-way part of a merge (docs/merge.md "What merge does"): from the merge base's tree and
+// every side's tree, the result tree, one decision per file or tensor, and the tensors that a
+// strategy must compute. Reads no data: only trees.
+#include "coral/vcs/objects.hpp"
+#include "coral/vcs/operations.hpp"
+
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace coral::vcs {
+
+// A tensor changed on several sides, to be computed by `strategy`.
+struct TensorJob {
+  std::size_t file = 0;    // index into MergePlan::tree.files
+  std::size_t tensor = 0;  // index into that file's tensors
+  std::vector<TensorEntry> sides;  // every side's version, ours first
+  std::optional<TensorEntry> base;
+  MergeStrategy strategy;
+  int rule = -1;
+  std::size_t decision = 0;  // index into MergePlan::decisions
+};
+
+struct MergePlan {
+  Tree tree;  // the result; the tensors of jobs have zero ids until computed
+  std::vector<TensorJob> jobs;
+  std::vector<MergeDecision> decisions;
+  std::uint64_t conflicts = 0;
+};
+
+// `sides` and `labels` are parallel, ours first; `base` is null for unrelated histories.
+MergePlan plan_merge(const Tree* base, std::span<const Tree* const> sides, std::span<const std::string> labels,
+                     const MergeStrategy& strategy, std::span<const MergeRule> rules);
+
+// "[4,8]", as the CLI prints shapes.
+std::string shape_text(const std::vector<std::uint64_t>& shape);
+
+}  // namespace coral::vcs
