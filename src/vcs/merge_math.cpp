@@ -154,8 +154,9 @@ double weighted_sum(const std::vector<double>& w, const std::vector<double>& t) 
   return s;
 }
 
-// TIES' sign election ("sum") and disjoint mean: M / D over the sides agreeing with the sign.
-double ties_mean(const std::vector<double>& w, const std::vector<double>& t) noexcept {
+// TIES' sign election ("sum") and disjoint mean: M / D over the sides agreeing with the sign
+// (M alone without normalize, mergekit's dare_ties default).
+double ties_mean(const std::vector<double>& w, const std::vector<double>& t, bool normalize) noexcept {
   const double elected = weighted_sum(w, t) >= 0.0 ? 1.0 : -1.0;
   double m = 0.0, d = 0.0;
   for (std::size_t i = 0; i < t.size(); ++i) {
@@ -164,6 +165,7 @@ double ties_mean(const std::vector<double>& w, const std::vector<double>& t) noe
     m += agrees ? di : 0.0;
     d += agrees ? w[i] : 0.0;
   }
+  if (!normalize) return m;
   if (d == 0.0) d = 1.0;
   return m / d;
 }
@@ -343,7 +345,7 @@ std::vector<std::byte> merge_tensor(MergeMethod method, const MergeParams& param
           break;
         case MergeMethod::ties:
         case MergeMethod::dare_ties:
-          r = bv + params.lambda * ties_mean(w, t);
+          r = bv + params.lambda * ties_mean(w, t, params.normalize);
           break;
         case MergeMethod::slerp:
           r = slerp.first * t[0] + slerp.second * t[1];

@@ -22,7 +22,8 @@ enum class MergeMethod { average, weighted, task_arithmetic, ties, dare, dare_ti
 
 struct MergeParams {
   std::vector<double> weights;  // one per side (ours first); empty: every weight is 1
-  bool normalize = true;        // weighted: divide by the sum of the weights
+  bool normalize = true;        // weighted: divide by the sum of the weights; ties, dare_ties: by
+                                // the agreeing weights (the disjoint mean)
   double lambda = 1.0;          // task_arithmetic, ties, dare, dare_ties
   double density = 1.0;         // ties (fraction kept by magnitude), dare/dare_ties (keep probability); (0, 1]
   std::uint64_t seed = 0;       // dare, dare_ties

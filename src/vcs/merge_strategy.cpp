@@ -42,7 +42,7 @@ std::map<std::string, std::string> MergeStrategy::parameters() const {
     for (std::size_t i = 0; i < weights.size(); ++i) w += (i ? "," : "") + number(weights[i]);
     out["weights"] = w;
   }
-  if (name == "weighted") out["normalize"] = normalize ? "true" : "false";
+  if (name == "weighted" || name == "ties" || name == "dare-ties") out["normalize"] = normalize ? "true" : "false";
   if (traits->lambda) out["lambda"] = number(lambda.value_or(1.0));
   if (traits->density) out["density"] = number(density.value_or(1.0));
   if (traits->seed) out["seed"] = std::to_string(seed.value_or(0));
@@ -65,7 +65,7 @@ void validate_merge_strategy(const MergeStrategy& s, std::size_t sides, const st
   if (s.density && !traits->density) refuse("density");
   if (s.seed && !traits->seed) refuse("seed");
   if (s.t && !traits->t) refuse("t");
-  if (!s.normalize && s.name != "weighted") refuse("no-normalize");
+  if (!s.normalize && s.name != "weighted" && s.name != "ties" && s.name != "dare-ties") refuse("no-normalize");
   if (s.name == "weighted" && s.weights.empty())
     throw UsageError(where + ": strategy 'weighted' needs weights", {}, "pass --weights W1,W2,... (ours first)");
   if (!s.weights.empty() && sides > 0 && s.weights.size() != sides)

@@ -177,7 +177,8 @@ void delete_tag(Repository& repo, const std::string& name);
 struct MergeStrategy {
   std::string name = "fail";  // fail ours theirs average weighted task-arithmetic ties dare dare-ties slerp soup
   std::vector<double> weights;
-  bool normalize = true;      // weighted: divide by the sum of the weights (--no-normalize)
+  bool normalize = true;      // weighted: divide by the sum of the weights; ties, dare-ties: the
+                              // disjoint mean (--no-normalize: the plain sum, mergekit's dare_ties)
   std::optional<double> lambda, density, t;
   std::optional<std::uint64_t> seed;
   // The parameters that apply to `name`, canonical strings (what a merge commit records).

@@ -296,7 +296,8 @@ TEST(MergeStrategyTest, ValidatesNamesAndParameters) {
   s.name = "ties";
   s.density = 0.2;
   EXPECT_NO_THROW(validate_merge_strategy(s, 3, "--strategy"));
-  EXPECT_EQ(s.parameters(), (std::map<std::string, std::string>{{"density", "0.2"}, {"lambda", "1"}}));
+  EXPECT_EQ(s.parameters(),
+            (std::map<std::string, std::string>{{"density", "0.2"}, {"lambda", "1"}, {"normalize", "true"}}));
   s.density = 0;
   EXPECT_THROW(validate_merge_strategy(s, 3, "--strategy"), UsageError);
   s.density.reset();
