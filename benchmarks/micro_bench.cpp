@@ -428,3 +428,35 @@ void BM_dedup_small_tensors(benchmark::State& state) {
 BENCHMARK(BM_dedup_small_tensors)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
+
+// ---- merge arithmetic (vcs/merge_math.hpp): 3 sides + base of 4M F32 / BF16 elements --------
+#include "vcs/merge_math.hpp"
+
+static void BM_merge_tensor(benchmark::State& state) {
+  const auto method = static_cast<coral::vcs::MergeMethod>(state.range(0));
+  const auto dtype = state.range(1) == 0 ? coral::core::DType::f32 : coral::core::DType::bf16;
+  constexpr std::size_t n = 4u << 20;
+  const std::size_t width = coral::core::dtype_size(dtype);
+  std::mt19937_64 rng(5);
+  std::normal_distribution<float> d(0, 0.02f);
+  std::vector<std::vector<std::byte>> data(4, std::vector<std::byte>(n * width));
+  for (auto& v : data)
+    for (std::size_t i = 0; i < n; ++i) {
+      const float f = d(rng);
+      std::memcpy(v.data() + i * width, reinterpret_cast<const char*>(&f) + (4 - width), width);
+    }
+  std::vector<coral::vcs::TensorView> sides;
+  for (int i = 0; i < 3; ++i) sides.push_back({dtype, false, data[static_cast<std::size_t>(i)]});
+  const coral::vcs::TensorView base{dtype, false, data[3]};
+  coral::vcs::MergeParams p;
+  p.density = 0.3;
+  if (method == coral::vcs::MergeMethod::slerp) sides.resize(2);
+  for (auto _ : state) {
+    auto out = coral::vcs::merge_tensor(method, p, sides, &base, "bench", nullptr);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * n * width * sides.size()));
+}
+// method: 0 average, 2 task arithmetic, 3 ties, 4 dare, 6 slerp; dtype: 0 F32, 1 BF16
+BENCHMARK(BM_merge_tensor)->Args({0, 0})->Args({2, 0})->Args({3, 0})->Args({4, 0})->Args({6, 0})->Args({3, 1})
+  ->Unit(benchmark::kMillisecond)->UseRealTime();

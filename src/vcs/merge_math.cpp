@@ -9,7 +9,9 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <cstring>
 #include <functional>
+#include <span>
 #include <stdexcept>
 #include <string>
 
@@ -45,14 +47,35 @@ bool dare_keep(std::uint64_t stream, std::uint64_t index, double density) noexce
   return u < density;
 }
 
-// Exact value of element i of a tensor.
-struct Reader {
-  DType dtype;
-  bool big_endian;
-  const std::byte* data;
-  explicit Reader(const TensorView& v) : dtype(v.dtype), big_endian(v.big_endian), data(v.bytes.data()) {}
-  double operator()(std::uint64_t i) const noexcept { return core::element_as_double(dtype, data, i, big_endian); }
-};
+// Exact values of elements [begin, end) of a tensor, into out.
+void decode(const TensorView& v, std::uint64_t begin, std::uint64_t end, double* out) noexcept {
+  const std::byte* p = v.bytes.data();
+  const std::size_t len = static_cast<std::size_t>(end - begin);
+  if (!v.big_endian) {
+    switch (v.dtype) {
+      case DType::f64:
+        std::memcpy(out, p + begin * 8, len * 8);
+        return;
+      case DType::f32:
+        for (std::size_t i = 0; i < len; ++i) {
+          float f;
+          std::memcpy(&f, p + (begin + i) * 4, 4);
+          out[i] = f;
+        }
+        return;
+      case DType::bf16:
+        for (std::size_t i = 0; i < len; ++i) {
+          std::uint16_t h;
+          std::memcpy(&h, p + (begin + i) * 2, 2);
+          out[i] = std::bit_cast<float>(std::uint32_t{h} << 16);
+        }
+        return;
+      default:
+        break;
+    }
+  }
+  for (std::size_t i = 0; i < len; ++i) out[i] = core::element_as_double(v.dtype, p, begin + i, v.big_endian);
+}
 
 // Rounds r once to float32, then to the stored dtype, and writes it in the given byte order.
 void store(DType dtype, bool big_endian, double r, std::byte* out) noexcept {
@@ -108,9 +131,60 @@ struct Trim {
   }
 };
 
-// `scratch` is the one double per element the trim may hold; it is reused side after side.
-Trim plan_trim(Reader x, Reader b, std::uint64_t n, double density, std::vector<double>& scratch,
-               core::ThreadPool* pool) {
+// A magnitude as an order-preserving integer key: NaN's -1 is 0, m >= 0 is its bits + 1.
+std::uint64_t magnitude_key(double m) noexcept { return m < 0.0 ? 0 : std::bit_cast<std::uint64_t>(m) + 1; }
+
+// Runs fn(block, magnitude keys of the block) over one side's task vector x - b.
+void for_magnitude_keys(const TensorView& x, const TensorView& b, std::uint64_t n, core::ThreadPool* pool,
+                        const std::function<void(std::size_t, std::span<const std::uint64_t>)>& fn) {
+  for_blocks(n, pool, [&](std::size_t j, std::uint64_t begin, std::uint64_t end) {
+    std::vector<double> xs(static_cast<std::size_t>(end - begin)), base(xs.size());
+    decode(x, begin, end, xs.data());
+    decode(b, begin, end, base.data());
+    std::vector<std::uint64_t> keys(xs.size());
+    for (std::size_t i = 0; i < xs.size(); ++i) keys[i] = magnitude_key(magnitude(xs[i] - base[i]));
+    fn(j, keys);
+  });
+}
+
+// The k-th largest magnitude (k >= 1), exactly: a radix select over the keys, 16 bits per pass,
+// holding no copy of the tensor.
+double kth_largest_magnitude(const TensorView& x, const TensorView& b, std::uint64_t n, std::uint64_t k,
+                             core::ThreadPool* pool) {
+  std::uint64_t prefix = 0, above = 0;  // keys above the selected range
+  for (int shift = 48; shift >= 0; shift -= 16) {
+    // One histogram per thread's share of the blocks (integer counts: any split gives the same sum).
+    const std::size_t parts = pool != nullptr ? pool->size() : 1;
+    const auto blocks = static_cast<std::size_t>((n + k_block - 1) / k_block);
+    std::vector<std::vector<std::uint64_t>> partial(parts);
+    const std::uint64_t high_mask = shift == 48 ? 0 : ~std::uint64_t{0} << (shift + 16);
+    const auto count_part = [&](std::size_t part) {
+      std::vector<std::uint64_t>& local = partial[part];
+      local.assign(1 << 16, 0);
+      std::vector<double> xs(k_block), base(k_block);
+      for (std::size_t j = part; j < blocks; j += parts) {
+        const std::uint64_t begin = j * k_block, end = std::min(n, begin + k_block);
+        decode(x, begin, end, xs.data());
+        decode(b, begin, end, base.data());
+        for (std::size_t i = 0; i < end - begin; ++i) {
+          const std::uint64_t key = magnitude_key(magnitude(xs[i] - base[i]));
+          if ((key & high_mask) == prefix) ++local[(key >> shift) & 0xFFFF];
+        }
+      }
+    };
+    if (parts > 1) pool->parallel_for(parts, count_part);
+    else count_part(0);
+    std::vector<std::uint64_t> hist(1 << 16, 0);
+    for (const auto& local : partial)
+      for (std::size_t d = 0; d < hist.size(); ++d) hist[d] += local[d];
+    std::size_t digit = 0xFFFF;
+    while (above + hist[digit] < k) above += hist[digit--];
+    prefix |= std::uint64_t{digit} << shift;
+  }
+  return prefix == 0 ? -1.0 : std::bit_cast<double>(prefix - 1);
+}
+
+Trim plan_trim(const TensorView& x, const TensorView& b, std::uint64_t n, double density, core::ThreadPool* pool) {
   Trim plan;
   if (density >= 1.0) return plan;
   const auto k = static_cast<std::uint64_t>(std::floor(density * static_cast<double>(n)));
@@ -122,20 +196,13 @@ Trim plan_trim(Reader x, Reader b, std::uint64_t n, double density, std::vector<
     plan.threshold = INFINITY;
     return plan;
   }
-  scratch.resize(n);
-  for_blocks(n, pool, [&](std::size_t, std::uint64_t begin, std::uint64_t end) {
-    for (std::uint64_t e = begin; e < end; ++e) scratch[e] = magnitude(x(e) - b(e));
-  });
-  const auto kth = scratch.begin() + static_cast<std::ptrdiff_t>(k - 1);
-  std::nth_element(scratch.begin(), kth, scratch.end(), std::greater<>());
-  plan.threshold = *kth;
-
+  plan.threshold = kth_largest_magnitude(x, b, n, k, pool);
+  const std::uint64_t threshold_key = magnitude_key(plan.threshold);
   std::vector<std::uint64_t> greater(blocks, 0), equal(blocks, 0);
-  for_blocks(n, pool, [&](std::size_t j, std::uint64_t begin, std::uint64_t end) {
-    for (std::uint64_t e = begin; e < end; ++e) {
-      const double m = magnitude(x(e) - b(e));
-      greater[j] += m > plan.threshold ? 1 : 0;
-      equal[j] += m == plan.threshold ? 1 : 0;
+  for_magnitude_keys(x, b, n, pool, [&](std::size_t j, std::span<const std::uint64_t> keys) {
+    for (const std::uint64_t key : keys) {
+      greater[j] += key > threshold_key ? 1 : 0;
+      equal[j] += key == threshold_key ? 1 : 0;
     }
   });
   std::uint64_t total_greater = 0, total_equal = 0;
@@ -171,15 +238,19 @@ double ties_mean(const std::vector<double>& w, const std::vector<double>& t, boo
 }
 
 // slerp's coefficients: r = c0 * a + c1 * c.
-std::pair<double, double> slerp_coefficients(Reader a, Reader c, std::uint64_t n, double t, core::ThreadPool* pool) {
+std::pair<double, double> slerp_coefficients(const TensorView& a, const TensorView& c, std::uint64_t n, double t,
+                                             core::ThreadPool* pool) {
   struct Sums {
     double dot = 0.0, aa = 0.0, cc = 0.0;
   };
   std::vector<Sums> partial(static_cast<std::size_t>((n + k_block - 1) / k_block));
   for_blocks(n, pool, [&](std::size_t j, std::uint64_t begin, std::uint64_t end) {
     Sums s;
-    for (std::uint64_t e = begin; e < end; ++e) {
-      const double x = a(e), y = c(e);
+    std::vector<double> as(static_cast<std::size_t>(end - begin)), cs(as.size());
+    decode(a, begin, end, as.data());
+    decode(c, begin, end, cs.data());
+    for (std::size_t e = 0; e < as.size(); ++e) {
+      const double x = as[e], y = cs[e];
       s.dot += x * y;
       s.aa += x * x;
       s.cc += y * y;
@@ -292,19 +363,16 @@ std::vector<std::byte> merge_tensor(MergeMethod method, const MergeParams& param
 
   const std::uint64_t count = ours.elements();
   std::vector<std::byte> out(ours.bytes.size());
-  std::vector<Reader> x;
-  for (const TensorView& side : sides) x.emplace_back(side);
-  const Reader b(needs_base ? *base : ours);
+  const TensorView& b = needs_base ? *base : ours;
 
   std::vector<Trim> trims(n);
   if (method == MergeMethod::ties) {
-    std::vector<double> scratch;
-    for (std::size_t i = 0; i < n; ++i) trims[i] = plan_trim(x[i], b, count, params.density, scratch, pool);
+    for (std::size_t i = 0; i < n; ++i) trims[i] = plan_trim(sides[i], b, count, params.density, pool);
   }
   std::vector<std::uint64_t> streams(n);
   for (std::size_t i = 0; i < n; ++i) streams[i] = dare_stream(params.seed, key, i);
   std::pair<double, double> slerp{0.0, 0.0};
-  if (method == MergeMethod::slerp) slerp = slerp_coefficients(x[0], x[1], count, params.t, pool);
+  if (method == MergeMethod::slerp) slerp = slerp_coefficients(sides[0], sides[1], count, params.t, pool);
 
   const std::size_t width = core::dtype_size(ours.dtype);
   for_blocks(count, pool, [&](std::size_t j, std::uint64_t begin, std::uint64_t end) {
@@ -312,10 +380,15 @@ std::vector<std::byte> merge_tensor(MergeMethod method, const MergeParams& param
     std::vector<std::uint64_t> equal_seen(n, 0);
     for (std::size_t i = 0; i < n; ++i)
       if (!trims[i].all) equal_seen[i] = trims[i].equal_before[j];
+    const auto len = static_cast<std::size_t>(end - begin);
+    std::vector<double> values(len * (n + 1));  // side i at [i * len, (i + 1) * len), the base last
+    for (std::size_t i = 0; i < n; ++i) decode(sides[i], begin, end, values.data() + i * len);
+    if (needs_base) decode(b, begin, end, values.data() + n * len);
     for (std::uint64_t e = begin; e < end; ++e) {
-      const double bv = needs_base ? b(e) : 0.0;
+      const auto k = static_cast<std::size_t>(e - begin);
+      const double bv = needs_base ? values[n * len + k] : 0.0;
       for (std::size_t i = 0; i < n; ++i) {
-        const double xi = x[i](e);
+        const double xi = values[i * len + k];
         if (!needs_base) {
           t[i] = xi;
         } else if (method == MergeMethod::ties) {
