@@ -21,6 +21,10 @@ bool valid_metric_name(const std::string& name) {
   throw UsageError("invalid --metric '" + spec + "': " + why, {}, "write it as NAME=VALUE, e.g. --metric val_loss=2.61");
 }
 
+[[noreturn]] void bad_value(const std::string& option, const std::string& text, const std::string& why) {
+  throw UsageError("invalid " + option + " '" + text + "': " + why);
+}
+
 }  // namespace
 
 std::vector<std::pair<std::string, double>> parse_metrics(const std::vector<std::string>& specs) {
@@ -40,6 +44,35 @@ std::vector<std::pair<std::string, double>> parse_metrics(const std::vector<std:
     metrics.emplace_back(name, value);
   }
   return metrics;
+}
+
+double parse_number(const std::string& option, const std::string& text) {
+  double value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || !std::isfinite(value))
+    bad_value(option, text, "not a finite number");
+  return value;
+}
+
+std::vector<double> parse_number_list(const std::string& option, const std::string& text) {
+  std::vector<double> values;
+  std::size_t begin = 0;
+  for (;;) {
+    const auto comma = text.find(',', begin);
+    const std::string item = text.substr(begin, comma == std::string::npos ? std::string::npos : comma - begin);
+    if (item.empty()) bad_value(option, text, "expected comma-separated numbers, e.g. 0.3,0.7");
+    values.push_back(parse_number(option, item));
+    if (comma == std::string::npos) return values;
+    begin = comma + 1;
+  }
+}
+
+std::uint64_t parse_unsigned(const std::string& option, const std::string& text) {
+  std::uint64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc{} || end != text.data() + text.size())
+    bad_value(option, text, "not an integer from 0 to 18446744073709551615");
+  return value;
 }
 
 }  // namespace coral::cli

@@ -32,7 +32,8 @@ VerbSpec make_log_verb() {
     .description =
       "Lists the commits reachable from REV (default HEAD), newest first. Each entry shows the\n"
       "commit id, 'Merge:' with the parents' short ids for merges, the author, the date (ISO 8601\n"
-      "with offset), the metrics and the message. --oneline prints 'SHORT-ID SUBJECT' per commit;\n"
+      "with offset), for merge commits the strategy, merge base and rules, the metrics and the\n"
+      "message. --oneline prints 'SHORT-ID SUBJECT' per commit;\n"
       "--json prints an array of commit objects (see docs/cli.md).",
     .options =
       {

@@ -32,6 +32,10 @@ Json change_json(vcs::Change c) {
 Json id_json(const std::optional<core::ObjectId>& id) { return id ? Json(id->hex()) : Json(nullptr); }
 Json name_json(const std::optional<std::string>& s) { return s ? Json(*s) : Json(nullptr); }
 
+Json rule_json(const vcs::MergeRuleInfo& r) {
+  return {{"tensor", r.tensor}, {"file", r.file}, {"strategy", r.strategy}, {"parameters", r.parameters}};
+}
+
 Json commit_json(const vcs::Commit& c) {
   Json parents = Json::array();
   for (const auto& p : c.parents) parents.push_back(p.hex());
@@ -40,7 +44,15 @@ Json commit_json(const vcs::Commit& c) {
   Json j = {{"id", c.id.hex()},     {"tree", c.tree.hex()},   {"parents", parents},
             {"author", c.author},   {"email", c.email},       {"time", vcs::format_time(c.time, c.tz_offset)},
             {"message", c.message}, {"metrics", metrics},     {"pruned", c.pruned}};
-  if (c.merge) j["merge"] = {{"strategy", c.merge->strategy}, {"parameters", c.merge->parameters}};
+  if (c.merge) {
+    j["merge"] = {{"strategy", c.merge->strategy}, {"parameters", c.merge->parameters}};
+    if (c.merge->base) j["merge"]["base"] = c.merge->base->hex();
+    if (!c.merge->rules.empty()) {
+      Json rules = Json::array();
+      for (const auto& r : c.merge->rules) rules.push_back(rule_json(r));
+      j["merge"]["rules"] = rules;
+    }
+  }
   return j;
 }
 
@@ -103,6 +115,63 @@ Json diff_stat_json(const std::vector<vcs::FileDiff>& files) {
 
 Json config_value_json(const core::ConfigValue& v) {
   return {{"value", v.text}, {"origin", core::origin_name(v.origin)}, {"source", v.source}};
+}
+
+Json text_or_null(const std::string& s) { return s.empty() ? Json(nullptr) : Json(s); }
+
+std::string merge_result_name(const vcs::MergeResult& r) {
+  if (r.conflicts > 0) return "conflict";
+  switch (r.kind) {
+    case vcs::MergeResult::Kind::up_to_date: return "up-to-date";
+    case vcs::MergeResult::Kind::fast_forward: return "fast-forward";
+    case vcs::MergeResult::Kind::merge: break;
+  }
+  return "merge";
+}
+
+Json merge_json(const vcs::MergeResult& r, const vcs::MergeOptions& o) {
+  Json sides = Json::array();
+  for (std::size_t i = 0; i < r.labels.size() && i < r.heads.size(); ++i)
+    sides.push_back({{"label", r.labels[i]}, {"commit", r.heads[i].hex()}});
+  Json candidates = Json::array();
+  for (const auto& id : r.base_candidates) candidates.push_back(id.hex());
+  Json rules = Json::array();
+  for (const auto& rule : r.info.rules) rules.push_back(rule_json(rule));
+  Json decisions = Json::array();
+  for (const auto& d : r.decisions)
+    decisions.push_back({{"path", d.path},
+                         {"tensor", text_or_null(d.tensor)},
+                         {"action", d.action},
+                         {"from", d.from},
+                         {"strategy", text_or_null(d.strategy)},
+                         {"rule", d.rule >= 0 ? Json(d.rule) : Json(nullptr)},
+                         {"reason", text_or_null(d.reason)}});
+  Json j = {{"result", merge_result_name(r)},
+            {"dry_run", r.dry_run},
+            {"branch", name_json(r.head.branch)},
+            {"sides", sides},
+            {"merge_base", id_json(r.base)},
+            {"merge_base_candidates", candidates},
+            {"criss_cross", r.base_candidates.size() > 1},
+            {"strategy", o.strategy.name},
+            {"parameters", r.info.parameters},
+            {"rules", rules},
+            {"decisions", decisions},
+            {"conflicts", r.conflicts},
+            {"tensors_merged", r.tensors_merged},
+            {"files_written", r.files_written},
+            {"files_removed", r.files_removed},
+            {"commit", r.commit ? commit_json(*r.commit) : Json(nullptr)},
+            {"target", r.target.hex()}};
+  if (o.strategy.name == "soup") {
+    Json scores = Json::object();
+    for (const auto& [label, score] : r.soup_scores) scores[label] = score;
+    Json steps = Json::array();
+    for (const auto& s : r.soup)
+      steps.push_back({{"ingredients", s.ingredients}, {"score", s.score}, {"kept", s.kept}});
+    j["soup"] = {{"scores", scores}, {"steps", steps}, {"selected", r.soup_selected}};
+  }
+  return j;
 }
 
 std::string dump(const Json& j) { return j.dump(2, ' ', false, Json::error_handler_t::replace) + "\n"; }
@@ -219,6 +288,12 @@ void Output::print_checkout(const vcs::CheckoutResult& r, const CheckoutNote& n)
                {"files_written", r.files_written},
                {"files_removed", r.files_removed},
                {"bytes_written", r.bytes_written}}));
+}
+
+void Output::print_merge(const vcs::MergeResult& r, const vcs::MergeOptions& options) {
+  result(m_json ? dump(merge_json(r, options)) : format_merge(r, options));
+  const std::string conflicts = format_merge_conflicts(r);
+  if (!r.dry_run || m_json) std::fwrite(conflicts.data(), 1, conflicts.size(), stderr);
 }
 
 void Output::print_branches(const std::vector<vcs::BranchInfo>& branches) {

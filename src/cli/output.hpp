@@ -65,6 +65,10 @@ public:
   void print_show(const vcs::ShowResult& r);
   void print_diff(const std::vector<vcs::FileDiff>& files, bool stat);
   void print_checkout(const vcs::CheckoutResult& r, const CheckoutNote& note);
+  // The result on stdout, and with conflicts one 'CONFLICT PATH:TENSOR: REASON' line each on
+  // stderr (even with -q: they explain the error that follows). `options` gives the strategy,
+  // its parameters and the rules for --json.
+  void print_merge(const vcs::MergeResult& r, const vcs::MergeOptions& options);
   void print_branches(const std::vector<vcs::BranchInfo>& branches);
   void print_tags(const std::vector<vcs::TagInfo>& tags);
   void print_ref_change(const RefChange& change);

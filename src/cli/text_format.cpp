@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <sstream>
 
@@ -37,6 +38,95 @@ std::string indented_message(const std::string& message) {
   std::string line;
   while (std::getline(ss, line)) out += line.empty() ? "\n" : "    " + line + "\n";
   return out;
+}
+
+// "ties density=0.2 lambda=1"
+std::string strategy_text(const std::string& name, const std::map<std::string, std::string>& parameters) {
+  std::string out = name;
+  for (const auto& [k, v] : parameters) out += " " + k + "=" + v;
+  return out;
+}
+
+// "PATH:TENSOR", or PATH for a decision about the whole file.
+std::string decision_target(const vcs::MergeDecision& d) { return d.tensor.empty() ? d.path : d.path + ":" + d.tensor; }
+
+std::string rule_note(const vcs::MergeDecision& d) { return d.rule >= 0 ? fmt::format("rule {}", d.rule + 1) : ""; }
+
+std::string base_line(const vcs::MergeResult& r) {
+  if (!r.base) return "No merge base (unrelated histories)\n";
+  if (r.base_candidates.size() > 1)
+    return fmt::format("Merge base {} (criss-cross: chose it of {} candidates)\n", short_id(*r.base),
+                       r.base_candidates.size());
+  return "Merge base " + short_id(*r.base) + "\n";
+}
+
+// Counts, in the order first seen, for the summary line.
+struct Tally {
+  std::vector<std::pair<std::string, std::uint64_t>> items;
+  void add(const std::string& key) {
+    for (auto& [k, n] : items)
+      if (k == key) {
+        ++n;
+        return;
+      }
+    items.emplace_back(key, 1);
+  }
+};
+
+// "merged 12 tensors with ties; took 3 from ft-a, 2 from ft-b; deleted 1"
+std::string summary_line(const vcs::MergeResult& r) {
+  Tally merged, taken;
+  std::uint64_t deleted = 0;
+  for (const auto& d : r.decisions) {
+    if (d.action == "merge") merged.add(d.strategy);
+    else if (d.action == "take") taken.add(fmt::format("{}", fmt::join(d.from, "+")));
+    else if (d.action == "delete") ++deleted;
+  }
+  std::vector<std::string> parts;
+  std::string part;
+  for (const auto& [strategy, n] : merged.items)
+    part += part.empty() ? fmt::format("merged {} with {}", plural(n, "tensor"), strategy)
+                         : fmt::format(", {} with {}", n, strategy);
+  if (!part.empty()) parts.push_back(part);
+  part.clear();
+  for (const auto& [from, n] : taken.items) part += fmt::format("{}{} from {}", part.empty() ? "took " : ", ", n, from);
+  if (!part.empty()) parts.push_back(part);
+  if (deleted > 0) parts.push_back(fmt::format("deleted {}", deleted));
+  if (parts.empty()) return "no file or tensor changes to merge\n";
+  return fmt::format("{}\n", fmt::join(parts, "; "));
+}
+
+// "merge    PATH:TENSOR  (ties)", one line per decision that changes something.
+std::string decision_line(const vcs::MergeDecision& d) {
+  std::string detail;
+  const std::string rule = rule_note(d);
+  if (d.action == "merge") detail = "(" + d.strategy + (rule.empty() ? "" : ", " + rule) + ")";
+  else if (d.action == "take")
+    detail = fmt::format("from {}{}", fmt::join(d.from, ", "), rule.empty() ? "" : " (" + rule + ")");
+  else if (d.action == "delete") detail = fmt::format("({})", fmt::join(d.from, ", "));
+  else if (d.action == "conflict") detail = d.reason;
+  return fmt::format("{:<8} {}  {}\n", d.action, decision_target(d), detail);
+}
+
+// Greedy soup: each side's score, each candidate as what it adds to the soup so far (which
+// starts as the best side), then the sides selected.
+std::string soup_lines(const vcs::MergeResult& r, bool maximize) {
+  if (r.soup_scores.empty()) return "";
+  std::string out;
+  for (const auto& [label, score] : r.soup_scores) out += "soup: " + label + " scored " + format_number(score) + "\n";
+  auto best = r.soup_scores.begin();
+  for (auto it = r.soup_scores.begin(); it != r.soup_scores.end(); ++it)
+    if (maximize ? it->second > best->second : it->second < best->second) best = it;
+  std::vector<std::string> soup = {best->first};
+  for (const auto& step : r.soup) {
+    std::vector<std::string> added;
+    for (const auto& i : step.ingredients)
+      if (std::find(soup.begin(), soup.end(), i) == soup.end()) added.push_back(i);
+    out += fmt::format("soup: + {} -> {} ({})\n", fmt::join(added, " + "), format_number(step.score),
+                       step.kept ? "kept" : "dropped");
+    if (step.kept) soup = step.ingredients;
+  }
+  return out + fmt::format("soup: selected {}\n", fmt::join(r.soup_selected, " + "));
 }
 
 }  // namespace
@@ -123,9 +213,13 @@ std::string format_commit_header(const vcs::Commit& c) {
   out += "Author: " + c.author + " <" + c.email + ">\n";
   out += "Date:   " + vcs::format_time(c.time, c.tz_offset) + "\n";
   if (c.merge) {
-    out += "Strategy: " + c.merge->strategy;
-    for (const auto& [k, v] : c.merge->parameters) out += " " + k + "=" + v;
-    out += "\n";
+    out += "Strategy: " + strategy_text(c.merge->strategy, c.merge->parameters) + "\n";
+    if (c.merge->base) out += "Merge base: " + short_id(*c.merge->base) + "\n";
+    for (std::size_t i = 0; i < c.merge->rules.size(); ++i) {
+      const auto& rule = c.merge->rules[i];
+      out += fmt::format("Rule {}: {}:{} -> {}\n", i + 1, rule.file, rule.tensor,
+                         strategy_text(rule.strategy, rule.parameters));
+    }
   }
   if (!c.metrics.empty()) {
     out += "Metrics:";
@@ -133,6 +227,37 @@ std::string format_commit_header(const vcs::Commit& c) {
     out += "\n";
   }
   return out + "\n" + indented_message(c.message);
+}
+
+std::string format_merge(const vcs::MergeResult& r, const vcs::MergeOptions& options) {
+  using Kind = vcs::MergeResult::Kind;
+  if (r.kind == Kind::up_to_date) return "Already up to date.\n";
+  if (r.kind == Kind::fast_forward) {
+    std::string out = r.head.commit ? "Updating " + short_id(*r.head.commit) + ".." + short_id(r.target) + "\n" : "";
+    out += "Fast-forward\n";
+    if (r.dry_run) return out + "dry run: nothing written\n";
+    return out + " " + plural(r.files_written + r.files_removed, "file") + " changed\n";
+  }
+  std::string out = base_line(r);
+  if (r.dry_run) {
+    for (const auto& d : r.decisions)
+      if (d.action != "unchanged") out += decision_line(d);
+    return out + "dry run: nothing written\n";
+  }
+  if (r.conflicts > 0) return out;  // the CONFLICT lines go to stderr
+  out += summary_line(r) + soup_lines(r, options.maximize);
+  if (r.commit) {
+    const std::string where = r.head.branch ? *r.head.branch : "detached HEAD";
+    out += "[" + where + " " + short_id(r.commit->id) + "] " + first_line(r.commit->message) + "\n";
+  }
+  return out;
+}
+
+std::string format_merge_conflicts(const vcs::MergeResult& r) {
+  std::string out;
+  for (const auto& d : r.decisions)
+    if (d.action == "conflict") out += "CONFLICT " + decision_target(d) + ": " + d.reason + "\n";
+  return out;
 }
 
 std::string format_log(const std::vector<vcs::Commit>& commits, bool oneline) {

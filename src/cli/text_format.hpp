@@ -26,6 +26,10 @@ std::string format_status_porcelain(const vcs::StatusResult& r);
 std::string format_commit_summary(const vcs::CommitResult& r);
 std::string format_log(const std::vector<vcs::Commit>& commits, bool oneline);
 std::string format_commit_header(const vcs::Commit& c);  // as in `log`: commit, Author, Date, message
+// merge: the result on stdout (base, summary or the dry run's decisions, commit line) and the
+// CONFLICT lines for stderr.
+std::string format_merge(const vcs::MergeResult& r, const vcs::MergeOptions& options);
+std::string format_merge_conflicts(const vcs::MergeResult& r);
 std::string format_branches(const std::vector<vcs::BranchInfo>& branches);
 std::string format_tags(const std::vector<vcs::TagInfo>& tags);
 std::string format_config_list(const std::map<std::string, core::ConfigValue>& values, bool show_origin);

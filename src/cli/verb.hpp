@@ -75,6 +75,7 @@ VerbSpec make_config_verb();
 VerbSpec make_diff_verb();
 VerbSpec make_init_verb();
 VerbSpec make_log_verb();
+VerbSpec make_merge_verb();
 VerbSpec make_rm_verb();
 VerbSpec make_show_verb();
 VerbSpec make_status_verb();

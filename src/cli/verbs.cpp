@@ -13,6 +13,7 @@ std::vector<VerbSpec> make_verbs() {
   verbs.push_back(make_diff_verb());
   verbs.push_back(make_init_verb());
   verbs.push_back(make_log_verb());
+  verbs.push_back(make_merge_verb());
   verbs.push_back(make_rm_verb());
   verbs.push_back(make_show_verb());
   verbs.push_back(make_status_verb());

@@ -223,7 +223,10 @@ MergeResult merge(Repository& repo, const MergeOptions& o, const core::ProgressF
       merged = built.at(outcome.selected);
       std::string scores, selected;
       for (const auto& [label, score] : r.soup_scores) scores += (scores.empty() ? "" : ",") + label + "=" + fmt::format("{}", score);
-      for (auto i : outcome.selected) selected += (selected.empty() ? "" : ",") + r.labels[i];
+      for (auto i : outcome.selected) {
+        selected += (selected.empty() ? "" : ",") + r.labels[i];
+        r.soup_selected.push_back(r.labels[i]);
+      }
       info.parameters["eval"] = o.eval_command;
       info.parameters["goal"] = o.maximize ? "maximize" : "minimize";
       info.parameters["scores"] = scores;
@@ -232,6 +235,7 @@ MergeResult merge(Repository& repo, const MergeOptions& o, const core::ProgressF
   } else {
     plan = plan_for(all, o.strategy, o.rules);
   }
+  r.info = info;
   r.decisions = plan.decisions;
   r.conflicts = plan.conflicts;
   r.tensors_merged = plan.jobs.size();

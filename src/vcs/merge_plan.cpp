@@ -198,9 +198,9 @@ private:
                " " + shape_text(versions[i]->shape);
     }
     std::string reason;
-    if (strategy.name == "fail") reason = "changed on " + join(changed);
-    else if (!missing.empty()) reason = "deleted on " + join(missing) + ", changed on " + join(changed);
+    if (!missing.empty()) reason = "deleted on " + join(missing) + ", changed on " + join(changed);
     else if (!same_kinds) reason = "dtype or shape differs: " + kinds;
+    else if (strategy.name == "fail") reason = "changed on " + join(changed);
     else if (!mergeable_dtype(out.dtype))
       reason = std::string(core::dtype_name(out.dtype)) + " tensors are not merged arithmetically (changed on " +
                join(changed) + ")";

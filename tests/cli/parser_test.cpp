@@ -8,8 +8,8 @@ using namespace coral::test;
 
 namespace {
 
-const std::vector<std::string> k_verbs = {"add",  "branch", "checkout", "commit", "config", "diff",
-                                          "init", "log",    "rm",       "show",   "status", "tag"};
+const std::vector<std::string> k_verbs = {"add", "branch", "checkout", "commit", "config", "diff", "init",
+                                          "log", "merge",  "rm",       "show",   "status", "tag"};
 
 void expect_usage_error(const RunResult& r, const std::string& message) {
   EXPECT_EQ(r.exit_code, 2) << r.err;

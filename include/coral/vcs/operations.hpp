@@ -246,6 +246,9 @@ struct MergeResult {
   std::vector<MergeDecision> decisions;        // by path, then tensor order
   std::vector<SoupStep> soup;                  // soup only: every candidate evaluated, in order
   std::vector<std::pair<std::string, double>> soup_scores;  // soup: each side's own score
+  std::vector<std::string> soup_selected;      // soup: the sides averaged into the result
+  MergeInfo info;                              // what the merge commit records (or would): strategy,
+                                               // parameters (soup's scores too), base, rules
   std::optional<Commit> commit;                // the merge commit (unset: dry run, conflict, ff)
   core::ObjectId target;                       // what HEAD's branch points to after (or would)
   bool dry_run = false;

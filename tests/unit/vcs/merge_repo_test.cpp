@@ -256,8 +256,7 @@ TEST_F(MergeRepoTest, RefusesADetachedHeadAndLocalChanges) {
 }
 
 TEST_F(MergeRepoTest, GreedySoupKeepsOnlyIngredientsThatImproveTheScore) {
-  const char* python = std::getenv("CORAL_PYTHON");
-  if (!python) GTEST_SKIP() << "CORAL_PYTHON not set";
+  const std::string python = test::python();
   // Score: minus the distance of w's mean from that of a target; ft-good moves towards it.
   branch_with("ft-good", model(weights(0, 0), bias(0.5f)));
   branch_with("ft-bad", model(weights(0, 0), bias(-3)));
@@ -270,7 +269,7 @@ TEST_F(MergeRepoTest, GreedySoupKeepsOnlyIngredientsThatImproveTheScore) {
   MergeOptions o;
   o.revs = {"ft-good", "ft-bad"};
   o.strategy.name = "soup";
-  o.eval_command = std::string(python) + " " + (dir.path() / "score.py").string() + " {}";
+  o.eval_command = python + " " + (dir.path() / "score.py").string() + " {}";
   const MergeResult r = merge(*repo, o);
   ASSERT_TRUE(r.commit.has_value());
   // main is the base both branches contain: the ingredients are the two fine-tunes.
