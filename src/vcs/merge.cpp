@@ -5,6 +5,7 @@
 #include "coral/vcs/refs.hpp"
 #include "coral/vcs/revision.hpp"
 #include "chunk_encoder.hpp"
+#include "chunk_source.hpp"
 #include "merge_base.hpp"
 #include "merge_math.hpp"
 #include "merge_plan.hpp"
@@ -51,6 +52,14 @@ std::string default_message(const std::vector<std::string>& revs, const std::vec
   return std::string("Merge ") + what + " " + names;
 }
 
+// A stored object usable as a forward delta base for an object of `raw_size` bytes.
+std::shared_ptr<const ChunkSource> delta_base(Repository& repo, const core::ObjectId& id, std::uint64_t raw_size) {
+  if (repo.max_chain() == 0) return nullptr;
+  auto source = ChunkSource::open(repo.objects().data_store(), id);
+  if (!source || source->raw_size() != raw_size || source->depth() + 1 > repo.max_chain()) return nullptr;
+  return source;
+}
+
 // Computes the plan's tensor jobs and stores the results: the plan's tree with every id filled in.
 Tree build_tree(Repository& repo, const MergePlan& plan, core::ThreadPool& pool, const core::ProgressFn& progress) {
   Tree tree = plan.tree;
@@ -81,6 +90,12 @@ Tree build_tree(Repository& repo, const MergePlan& plan, core::ThreadPool& pool,
       chunk_job.raw_size = merged.size();
       chunk_job.dtype = out.dtype;
       chunk_job.bytes = merged;
+      // A delta against ours' version where the chain allows one (every chunk still picks the
+      // smaller of delta and whole).
+      if (auto base = delta_base(repo, job.sides[0].id, merged.size())) {
+        chunk_job.base_id = base->info().id;
+        chunk_job.base_fill = base_chunks(base);
+      }
       store_chunked(*writer, chunk_job, &pool);
     }
     done += out.length;
