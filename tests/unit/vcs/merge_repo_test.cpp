@@ -154,6 +154,32 @@ TEST_F(MergeRepoTest, ARevisionContainedInAnotherIsNoSide) {
   EXPECT_EQ(head(), resolve_ref("ft-a2"));
 }
 
+TEST_F(MergeRepoTest, UnrelatedHistoriesAreRefusedUnlessAllowed) {
+  // A root commit of its own whose tree holds the model under another name.
+  Tree tree = repo->objects().read_tree(repo->objects().read_commit(head()).tree);
+  tree.files[0].path = "other.safetensors";
+  Commit root;
+  root.tree = repo->objects().write_tree(tree);
+  root.author = "t";
+  root.email = "t@x";
+  root.message = "unrelated";
+  update_ref(*repo, "refs/heads/orphan", repo->objects().write_commit(root), std::nullopt);
+  MergeOptions o;
+  o.revs = {"orphan"};
+  try {
+    merge(*repo, o);
+    ADD_FAILURE() << "merged unrelated histories";
+  } catch (const ConflictError& e) {
+    EXPECT_EQ(std::string(e.what()), "refusing to merge unrelated histories");
+  }
+  o.allow_unrelated = true;
+  const MergeResult r = merge(*repo, o);
+  ASSERT_TRUE(r.commit.has_value());
+  EXPECT_FALSE(r.base.has_value());
+  EXPECT_FALSE(repo->objects().read_commit(r.commit->id).merge->base.has_value());
+  EXPECT_EQ(test::read_file(dir.path() / "other.safetensors"), test::read_file(dir.path() / "m.safetensors"));
+}
+
 TEST_F(MergeRepoTest, TheSameTreeForAnyThreadCount) {
   branch_with("ft-a", model(weights(1, 0.5), bias(1)));
   branch_with("ft-b", model(weights(2, 0.5), bias(2)));
