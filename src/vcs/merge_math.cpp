@@ -215,6 +215,9 @@ Trim plan_trim(const TensorView& x, const TensorView& b, std::uint64_t n, double
   return plan;
 }
 
+// b + delta, except that a zero delta leaves b as it is (its sign of zero too: -0.0 + 0.0 is +0.0).
+double plus(double b, double delta) noexcept { return delta == 0.0 ? b : b + delta; }
+
 double weighted_sum(const std::vector<double>& w, const std::vector<double>& t) noexcept {
   double s = w[0] * t[0];
   for (std::size_t i = 1; i < t.size(); ++i) s += w[i] * t[i];
@@ -263,7 +266,7 @@ std::pair<double, double> slerp_coefficients(const TensorView& a, const TensorVi
     total.aa += s.aa;
     total.cc += s.cc;
   }
-  double cos = 1.0;
+  double cos = 0.0;  // a zero vector is orthogonal to everything (mergekit normalizes it to itself)
   if (total.aa != 0.0 && total.cc != 0.0) cos = total.dot / (std::sqrt(total.aa) * std::sqrt(total.cc));
   if (std::fabs(cos) > 0.9995) return {1.0 - t, t};  // (nearly) parallel: linear interpolation
   if (cos < -1.0) cos = -1.0;
@@ -414,11 +417,11 @@ std::vector<std::byte> merge_tensor(MergeMethod method, const MergeParams& param
           break;
         case MergeMethod::task_arithmetic:
         case MergeMethod::dare:
-          r = bv + params.lambda * weighted_sum(w, t);
+          r = plus(bv, params.lambda * weighted_sum(w, t));
           break;
         case MergeMethod::ties:
         case MergeMethod::dare_ties:
-          r = bv + params.lambda * ties_mean(w, t, params.normalize);
+          r = plus(bv, params.lambda * ties_mean(w, t, params.normalize));
           break;
         case MergeMethod::slerp:
           r = slerp.first * t[0] + slerp.second * t[1];

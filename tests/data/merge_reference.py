@@ -17,6 +17,10 @@ SPEC.json: {"cases": [CASE, ...]}, file names relative to the spec's folder.
                little-endian float32 values rounded to F16 and to BF16 (output: the F16 values,
                then the BF16 values, little-endian uint16).
 Files hold the raw elements in the given byte order.
+
+As a module: merge_arrays(case, sides, base) merges numpy arrays (float16/32/64, any byte order)
+with the same CASE keys (no file names, no dtype) and returns the merged array in the sides'
+dtype and shape (tests/cli/merge_numpy_test.cpp, through merge_numpy_case.py).
 """
 import json
 import math
@@ -133,9 +137,14 @@ def block_sum(values):
     return total
 
 
+def plus(b, delta):
+    """b + delta, except that a zero delta leaves b as it is (its sign of zero too)."""
+    return np.where(delta == 0, b, b + delta)
+
+
 def slerp(a, c, t):
     dot, aa, cc = block_sum(a * c), block_sum(a * a), block_sum(c * c)
-    cos = 1.0
+    cos = 0.0
     if aa != 0 and cc != 0:
         cos = float(np.float64(dot) / np.float64(math.sqrt(aa) * math.sqrt(cc)))
     if abs(cos) > 0.9995:
@@ -152,9 +161,30 @@ def slerp(a, c, t):
     return s0 * a + s1 * c
 
 
+NEEDS_BASE = ("task_arithmetic", "ties", "dare", "dare_ties")
+
+
 def merge(case, folder):
     dtype, big_endian = case["dtype"], case.get("big_endian", False)
     xs = [load(folder / name, dtype, big_endian) for name in case["sides"]]
+    b = load(folder / case["base"], dtype, big_endian) if case["method"] in NEEDS_BASE else None
+    return merge_values(case, xs, b)
+
+
+def merge_arrays(case, sides, base=None):
+    """The merge of numpy arrays `sides` (and `base`), in their dtype, byte order and shape."""
+    dtype = sides[0].dtype
+    xs = [np.ascontiguousarray(x).reshape(-1).astype(np.float64) for x in sides]
+    b = None if base is None else np.ascontiguousarray(base).reshape(-1).astype(np.float64)
+    with np.errstate(all="ignore"):
+        r = merge_values(case, xs, b)
+    name = {2: "F16", 4: "F32", 8: "F64"}[dtype.itemsize]
+    big_endian = dtype.byteorder == ">" or (dtype.byteorder == "=" and sys.byteorder == "big")
+    return np.frombuffer(to_bytes(r, name, big_endian), dtype).reshape(sides[0].shape)
+
+
+def merge_values(case, xs, b):
+    """The merge of float64 element vectors `xs` (and base `b`), as float64 before rounding."""
     n = len(xs)
     weights = [float(w) for w in case.get("weights", [])] or [1.0] * n
     lam, density = float(case.get("lambda", 1.0)), float(case.get("density", 1.0))
@@ -166,19 +196,18 @@ def merge(case, folder):
         return s / left_to_right(weights) if case.get("normalize", True) else s
     if method == "slerp":
         return slerp(xs[0], xs[1], float(case.get("t", 0.5)))
-    b = load(folder / case["base"], dtype, big_endian)
     taus = [x - b for x in xs]
     if method == "task_arithmetic":
-        return b + lam * left_to_right([w * tau for w, tau in zip(weights, taus)])
+        return plus(b, lam * left_to_right([w * tau for w, tau in zip(weights, taus)]))
     if method == "ties":
-        return b + lam * ties_mean(weights, [trim(tau, density) for tau in taus], case.get("normalize", True))
+        return plus(b, lam * ties_mean(weights, [trim(tau, density) for tau in taus], case.get("normalize", True)))
     key = case["key"].encode("utf-8")
     seed = int(case.get("seed", 0))
     dropped = [np.where(dare_keep(seed, key, i, b.size, density), tau / density, 0.0) for i, tau in enumerate(taus)]
     if method == "dare":
-        return b + lam * left_to_right([w * t for w, t in zip(weights, dropped)])
+        return plus(b, lam * left_to_right([w * t for w, t in zip(weights, dropped)]))
     if method == "dare_ties":
-        return b + lam * ties_mean(weights, dropped, case.get("normalize", True))
+        return plus(b, lam * ties_mean(weights, dropped, case.get("normalize", True)))
     raise SystemExit(f"unknown method {method!r}")
 
 

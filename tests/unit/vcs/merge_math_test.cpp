@@ -139,6 +139,31 @@ TEST(MergeMath, TaskArithmeticWithZeroLambdaGivesTheBase) {
   }
 }
 
+// -0.0 + 0.0 is +0.0: an element no side changed (or lambda 0) must keep the base's sign of zero.
+TEST(MergeMath, AZeroDeltaKeepsTheBasesNegativeZero) {
+  for (const Format& f : k_formats) {
+    SCOPED_TRACE(f.name);
+    const Tensor b = encode(f.dtype, {-0.0, 1.5, -0.0, 0.0}, f.big_endian);
+    const Tensor x = encode(f.dtype, {-0.0, 2.5, 1.0, 0.0}, f.big_endian);
+    EXPECT_TRUE(same(run(MergeMethod::task_arithmetic, {.lambda = 0.0}, {&x, &x}, &b), b.bytes));
+    const Tensor expected = encode(f.dtype, {-0.0, 3.5, 2.0, 0.0}, f.big_endian);
+    EXPECT_TRUE(same(run(MergeMethod::task_arithmetic, {}, {&x, &x}, &b), expected.bytes));
+    EXPECT_TRUE(same(run(MergeMethod::ties, {}, {&x, &b}, &b), x.bytes));
+    EXPECT_TRUE(same(run(MergeMethod::dare, {.density = 1.0}, {&x, &b}, &b), x.bytes));
+  }
+}
+
+// mergekit normalizes a zero vector to itself, so its dot product with anything is 0: slerp, not
+// the linear fallback (at t = 0.5 the other side is scaled by sin(pi/4), not 0.5).
+TEST(MergeMath, SlerpWithAZeroSideTreatsItAsOrthogonal) {
+  const Tensor a = encode(DType::f64, {0.0, 0.0, 0.0});
+  const Tensor c = encode(DType::f64, {1.0, -2.0, 4.0});
+  const auto r = run(MergeMethod::slerp, {.t = 0.5}, {&a, &c});
+  const double theta = std::acos(0.0);
+  const double s1 = std::sin(theta * 0.5) / std::sin(theta);
+  EXPECT_TRUE(same(r, encode(DType::f64, {s1 * 1.0, s1 * -2.0, s1 * 4.0}).bytes));
+}
+
 TEST(MergeMath, TiesAtFullDensityOnOneSideIsTaskArithmetic) {
   for (const Format& f : k_formats) {
     SCOPED_TRACE(f.name);
