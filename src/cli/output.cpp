@@ -162,7 +162,7 @@ Json merge_json(const vcs::MergeResult& r, const vcs::MergeOptions& o) {
             {"files_written", r.files_written},
             {"files_removed", r.files_removed},
             {"commit", r.commit ? commit_json(*r.commit) : Json(nullptr)},
-            {"target", r.target.hex()}};
+            {"target", r.target.is_zero() ? Json(nullptr) : Json(r.target.hex())}};
   if (o.strategy.name == "soup") {
     Json scores = Json::object();
     for (const auto& [label, score] : r.soup_scores) scores[label] = score;

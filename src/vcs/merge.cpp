@@ -174,11 +174,13 @@ MergeResult merge(Repository& repo, const MergeOptions& o, const core::ProgressF
   if (sides == 1) {
     r.kind = MergeResult::Kind::fast_forward;
     r.target = r.heads[0];
-    if (o.dry_run) return r;
     const Tree target = db.read_tree(db.read_commit(r.target).tree);
     TreeSwitch sw = plan_switch(repo, index, current, target, false, pool, "merge");
-    update_ref(repo, "refs/heads/" + branch, r.target, r.head.commit);
+    if (o.dry_run) return r;
+    // The working tree and index first, then the ref (as git and checkout do): a merge killed
+    // in between leaves the branch where it was.
     const CheckoutResult written = apply_switch(repo, sw, pool, progress);
+    update_ref(repo, "refs/heads/" + branch, r.target, r.head.commit);
     r.files_written = written.files_written;
     r.files_removed = written.files_removed;
     return r;
@@ -219,10 +221,14 @@ MergeResult merge(Repository& repo, const MergeOptions& o, const core::ProgressF
     info.rules.push_back({rule.tensor, rule.file, rule.strategy.name, rule.strategy.parameters()});
   MergePlan plan;
   std::optional<Tree> merged;
-  if (soup && !o.dry_run) {
+  if (soup) {
     // Conflicts first: an average of every side must be possible.
     plan = plan_for(all, o.strategy, {});
-    if (plan.conflicts == 0) {
+    if (plan.conflicts == 0 && !o.dry_run) {
+      // The soup may end up with any side's files: no tracked file may have local changes, and
+      // that is checked before hours of evaluation, not after.
+      plan_switch(repo, index, current, Tree{}, false, pool, "merge");
+      remove_stale_soup_dirs(repo);
       std::map<std::vector<std::size_t>, Tree> built;
       const SoupOutcome outcome = greedy_soup(r.labels, o.maximize, [&](const std::vector<std::size_t>& subset) {
         Tree t = build_tree(repo, plan_for(subset, o.strategy, {}), pool, {});
@@ -254,10 +260,10 @@ MergeResult merge(Repository& repo, const MergeOptions& o, const core::ProgressF
   r.decisions = plan.decisions;
   r.conflicts = plan.conflicts;
   r.tensors_merged = plan.jobs.size();
-  if (plan.conflicts > 0 || o.dry_run) return r;
-
-  // Nothing may be overwritten: check before computing anything.
+  if (plan.conflicts > 0) return r;
+  // Nothing may be overwritten: checked before computing anything (and by a dry run too).
   plan_switch(repo, index, current, plan.tree, false, pool, "merge");
+  if (o.dry_run) return r;
   if (!merged) merged = build_tree(repo, plan, pool, progress);
 
   Commit c;
@@ -270,8 +276,8 @@ MergeResult merge(Repository& repo, const MergeOptions& o, const core::ProgressF
   c.merge = std::move(info);
   db.write_commit(c);
   TreeSwitch sw = plan_switch(repo, index, current, *merged, false, pool, "merge");
-  update_ref(repo, "refs/heads/" + branch, c.id, r.head.commit);
   const CheckoutResult written = apply_switch(repo, sw, pool, progress);
+  update_ref(repo, "refs/heads/" + branch, c.id, r.head.commit);
   r.files_written = written.files_written;
   r.files_removed = written.files_removed;
   r.target = c.id;

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <numeric>
+#include <csignal>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -72,6 +73,19 @@ SoupOutcome greedy_soup(const std::vector<std::string>& labels, bool maximize,
     }
   }
   return out;
+}
+
+void remove_stale_soup_dirs(const Repository& repo) {
+  std::error_code ec;
+  for (const auto& e : stdfs::directory_iterator(repo.layout().coral_dir() / "tmp", ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind("soup-", 0) != 0) continue;
+    const long pid = std::strtol(name.c_str() + 5, nullptr, 10);
+    if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
+      std::error_code ignored;
+      stdfs::remove_all(e.path(), ignored);
+    }
+  }
 }
 
 double evaluate_tree(Repository& repo, const Tree& tree, const std::string& command, const std::string& what,

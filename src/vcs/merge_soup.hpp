@@ -25,6 +25,9 @@ SoupOutcome greedy_soup(const std::vector<std::string>& labels, bool maximize,
 // Writes `tree` into a scratch directory under .coral/tmp, runs `command` through /bin/sh with
 // every "{}" replaced by that directory (quoted), and returns the last number the command printed
 // on stdout. Error naming `what` when the command fails or prints no number.
+// Removes scratch directories of soups whose process is gone (killed or interrupted).
+void remove_stale_soup_dirs(const Repository& repo);
+
 double evaluate_tree(Repository& repo, const Tree& tree, const std::string& command, const std::string& what,
                      core::ThreadPool& pool);
 

@@ -90,7 +90,7 @@ TreeSwitch plan_switch(Repository& repo, const Index& index, const Tree& current
   for (const auto& e : index.entries()) paths.insert(e.file.path);
   for (const auto& f : target.files) paths.insert(f.path);
   TreeSwitch plan{index.successor(), {}, {}, {}};
-  std::vector<std::string> conflicts;
+  std::vector<std::string> conflicts, untracked;
   for (const auto& path : paths) {
     const IndexEntry* idx = index.find(path);
     const FileEntry* tgt = target.find(path);
@@ -113,6 +113,8 @@ TreeSwitch plan_switch(Repository& repo, const Index& index, const Tree& current
     if (!force) {
       const bool dirty = idx && (!same(&idx->file, cur) || !worktree_matches(repo, index, *idx, pool));
       if (dirty) conflicts.push_back(path);
+      // A file coral does not track would be replaced (git refuses too).
+      if (!idx && tgt && stat_worktree_file(repo.worktree(), path)) untracked.push_back(path);
     }
     if (tgt) plan.to_write.push_back(tgt);
     else if (idx) plan.to_remove.push_back(path);
@@ -121,6 +123,10 @@ TreeSwitch plan_switch(Repository& repo, const Index& index, const Tree& current
     throw ConflictError(verb + " would overwrite local changes in " + join_paths(conflicts), {},
                         verb == "checkout" ? "commit or stash them, or pass --force to discard them"
                                            : "commit or stash them first");
+  if (!untracked.empty())
+    throw ConflictError(verb + " would overwrite untracked files in " + join_paths(untracked), {},
+                        verb == "checkout" ? "move or remove them, or pass --force to overwrite them"
+                                           : "move or remove them first");
   plan.untracked_to_remove = find_obstacles(repo, plan.to_write, plan.to_remove, force, verb);
   return plan;
 }

@@ -710,3 +710,29 @@ TEST(CliMergeTest, SoupScoresEachSideAndKeepsWhatImproves) {
   EXPECT_EQ(last_commit(dir).at("merge").at("strategy"), "soup");
   EXPECT_EQ(last_commit(dir).at("parents").size(), 3u);
 }
+
+// The working tree and index are written before the branch moves: a merge that dies while
+// writing files (here: the file size limit) leaves the branch, index and files as they were.
+TEST(CliMergeTest, AMergeThatDiesWhileWritingLeavesTheBranchWhereItWas) {
+  CliDir dir;
+  dir.ok({"init"});
+  const std::string zeros(160'000, '\0');
+  dir.write("m.safetensors", safetensors_bytes({{"w", "F32", {40'000}, zeros}}));
+  dir.ok({"add", "m.safetensors"});
+  dir.ok({"commit", "-m", "base"});
+  dir.ok({"checkout", "-b", "ft"});
+  std::string ones;
+  for (int i = 0; i < 40'000; ++i) ones += std::string("\x00\x00\x80\x3f", 4);
+  dir.write("m.safetensors", safetensors_bytes({{"w", "F32", {40'000}, ones}}));
+  dir.ok({"add", "m.safetensors"});
+  dir.ok({"commit", "-m", "ft"});
+  dir.ok({"checkout", "main"});
+  const std::string before = dir.commit_id("main");
+  // 100 blocks of 512 bytes: the pack and the checkout of 160 kB cannot be written.
+  const RunResult r = run_program({"/bin/sh", "-c", "ulimit -f 100; exec \"$0\" merge ft", coral_bin()},
+                                  {.cwd = dir.path(), .env = {}, .stdin_data = {}});
+  EXPECT_NE(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(dir.commit_id("main"), before);
+  EXPECT_EQ(dir.ok({"status", "--porcelain"}).out, "");
+  EXPECT_EQ(dir.read("m.safetensors"), safetensors_bytes({{"w", "F32", {40'000}, zeros}}));
+}

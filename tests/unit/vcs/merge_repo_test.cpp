@@ -13,6 +13,7 @@
 
 #include <cstring>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 using namespace coral;
 using namespace coral::vcs;
@@ -152,6 +153,62 @@ TEST_F(MergeRepoTest, ARevisionContainedInAnotherIsNoSide) {
   const MergeResult r = merge(*repo, o);
   EXPECT_EQ(r.kind, MergeResult::Kind::fast_forward);
   EXPECT_EQ(head(), resolve_ref("ft-a2"));
+}
+
+TEST_F(MergeRepoTest, UntrackedFilesAreNeverOverwritten) {
+  checkout(*repo, {.rev = "main", .new_branch = "ft"});
+  test::write_file(dir.path() / "notes.txt", "ft's notes");
+  add(*repo, {.paths = {"notes.txt"}});
+  commit(*repo, {.message = "notes"});
+  checkout(*repo, {.rev = "main"});
+  test::write_file(dir.path() / "notes.txt", "my own notes");
+  const auto before = head();
+  MergeOptions o;
+  o.revs = {"ft"};
+  try {
+    merge(*repo, o);  // a fast-forward
+    ADD_FAILURE() << "overwrote an untracked file";
+  } catch (const ConflictError& e) {
+    EXPECT_EQ(std::string(e.what()), "merge would overwrite untracked files in notes.txt");
+  }
+  // A real merge too, and checkout (which overwrites only with --force).
+  commit_model(model(weights(2, 0.3), bias(2)), "main moves on");
+  o.strategy.name = "average";
+  EXPECT_THROW(merge(*repo, o), ConflictError);
+  EXPECT_THROW(checkout(*repo, {.rev = "ft"}), ConflictError);
+  EXPECT_EQ(test::read_file(dir.path() / "notes.txt"), "my own notes");
+  EXPECT_NE(head(), before);  // the commit above, not a merge
+  EXPECT_EQ(repo->objects().read_commit(head()).parents.size(), 1u);
+  checkout(*repo, {.rev = "ft", .force = true});
+  EXPECT_EQ(test::read_file(dir.path() / "notes.txt"), "ft's notes");
+}
+
+TEST_F(MergeRepoTest, SoupChecksForLocalChangesBeforeEvaluatingAnything) {
+  branch_with("ft-a", model(weights(1, 0.3), bias(1)));
+  branch_with("ft-b", model(weights(2, 0.3), bias(2)));
+  test::write_file(dir.path() / "m.safetensors", model(weights(9, 0.3), bias(9)));
+  MergeOptions o;
+  o.revs = {"ft-a", "ft-b"};
+  o.strategy.name = "soup";
+  o.eval_command = "touch " + (dir.path() / "evaluated").string() + "; echo 1 {}";
+  EXPECT_THROW(merge(*repo, o), ConflictError);
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "evaluated"));
+}
+
+TEST_F(MergeRepoTest, ScratchDirectoriesOfDeadSoupsAreRemoved) {
+  const auto stale = repo->layout().coral_dir() / "tmp" / "soup-999999999-0";
+  const auto live = repo->layout().coral_dir() / "tmp" / ("soup-" + std::to_string(::getpid()) + "-99");
+  std::filesystem::create_directories(stale);
+  std::filesystem::create_directories(live);
+  branch_with("ft-a", model(weights(1, 0.3), bias(1)));
+  branch_with("ft-b", model(weights(2, 0.3), bias(2)));
+  MergeOptions o;
+  o.revs = {"ft-a", "ft-b"};
+  o.strategy.name = "soup";
+  o.eval_command = "echo 1 {}";
+  ASSERT_TRUE(merge(*repo, o).commit.has_value());
+  EXPECT_FALSE(std::filesystem::exists(stale));
+  EXPECT_TRUE(std::filesystem::exists(live));  // this process is alive
 }
 
 TEST_F(MergeRepoTest, UnrelatedHistoriesAreRefusedUnlessAllowed) {
