@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <set>
 #include <sstream>
 
 namespace coral::cli {
@@ -74,10 +75,23 @@ struct Tally {
 };
 
 // "merged 12 tensors with ties; took 3 from ft-a, 2 from ft-b; deleted 1"
+// The decisions a person reads: per tensor for tensor files (their file-level decision repeats
+// what the tensors say), per file otherwise.
+std::vector<const vcs::MergeDecision*> readable_decisions(const vcs::MergeResult& r) {
+  std::set<std::string> tensor_files;
+  for (const auto& d : r.decisions)
+    if (!d.tensor.empty()) tensor_files.insert(d.path);
+  std::vector<const vcs::MergeDecision*> out;
+  for (const auto& d : r.decisions)
+    if (!d.tensor.empty() || !tensor_files.count(d.path)) out.push_back(&d);
+  return out;
+}
+
 std::string summary_line(const vcs::MergeResult& r) {
   Tally merged, taken;
   std::uint64_t deleted = 0;
-  for (const auto& d : r.decisions) {
+  for (const auto* decision : readable_decisions(r)) {
+    const auto& d = *decision;
     if (d.action == "merge") merged.add(d.strategy);
     else if (d.action == "take") taken.add(fmt::format("{}", fmt::join(d.from, "+")));
     else if (d.action == "delete") ++deleted;
@@ -240,8 +254,8 @@ std::string format_merge(const vcs::MergeResult& r, const vcs::MergeOptions& opt
   }
   std::string out = base_line(r);
   if (r.dry_run) {
-    for (const auto& d : r.decisions)
-      if (d.action != "unchanged") out += decision_line(d);
+    for (const auto* d : readable_decisions(r))
+      if (d->action != "unchanged") out += decision_line(*d);
     return out + "dry run: nothing written\n";
   }
   if (r.conflicts > 0) return out;  // the CONFLICT lines go to stderr

@@ -81,8 +81,14 @@ Tree build_tree(Repository& repo, const MergePlan& plan, core::ThreadPool& pool,
       views.push_back({job.sides[i].dtype, job.sides[i].big_endian, data[i]});
     const TensorView base_view{out.dtype, out.big_endian, base_data};
     const std::string key = file.path + std::string(1, '\0') + out.name;
-    const std::vector<std::byte> merged = merge_tensor(method_of(job.strategy.name), params_of(job.strategy), views,
-                                                       needs_base ? &base_view : nullptr, key, &pool);
+    MergeParams params = params_of(job.strategy);
+    if (!params.weights.empty()) {  // the weights of the sides taking part
+      std::vector<double> weights;
+      for (auto i : job.side_index) weights.push_back(params.weights[i]);
+      params.weights = std::move(weights);
+    }
+    const std::vector<std::byte> merged =
+      merge_tensor(method_of(job.strategy.name), params, views, needs_base ? &base_view : nullptr, key, &pool);
     out.id = core::hash_bytes(std::span<const std::byte>(merged));
     if (writer->claim(out.id)) {
       ChunkJob chunk_job;

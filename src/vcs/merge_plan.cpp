@@ -10,6 +10,14 @@ namespace {
 
 bool same_file(const FileEntry* a, const FileEntry* b) { return (!a && !b) || (a && b && a->same_content(*b)); }
 
+// The same bytes, whatever the mode.
+bool same_data(const FileEntry* a, const FileEntry* b) {
+  if (!a || !b) return !a && !b;
+  FileEntry x = *a;
+  x.mode = b->mode;
+  return x.same_content(*b);
+}
+
 bool same_tensor(const TensorEntry* a, const TensorEntry* b) {
   return (!a && !b) || (a && b && a->dtype == b->dtype && a->shape == b->shape && a->id == b->id &&
                         a->big_endian == b->big_endian);
@@ -19,9 +27,12 @@ bool same_kind(const TensorEntry& a, const TensorEntry& b) {
   return a.dtype == b.dtype && a.shape == b.shape && a.big_endian == b.big_endian;
 }
 
-// A tensor file's layout: everything but the tensors' content.
+std::string kind_text(const TensorEntry& t) { return std::string(core::dtype_name(t.dtype)) + " " + shape_text(t.shape); }
+
+// A tensor file's layout: everything but the tensors' content and the mode.
 FileEntry structure(const FileEntry& f) {
   FileEntry s = f;
+  s.mode = 0;
   for (auto& t : s.tensors) t.id = {};
   return s;
 }
@@ -39,7 +50,8 @@ class Planner {
 public:
   Planner(const Tree* base, std::span<const Tree* const> sides, std::span<const std::string> labels,
           const MergeStrategy& strategy, std::span<const MergeRule> rules)
-    : m_base(base), m_sides(sides), m_labels(labels), m_strategy(strategy), m_rules(rules) {}
+    : m_base(base), m_sides(sides), m_labels(labels), m_strategy(strategy), m_rules(rules),
+      m_uniform(strategy.name == "soup") {}
 
   MergePlan run() {
     std::set<std::string> paths;
@@ -52,6 +64,24 @@ public:
   }
 
 private:
+  // What a tensor of a file under `path` is merged with: the first rule matching both globs.
+  struct Choice {
+    const MergeStrategy* strategy;
+    int rule;
+  };
+  Choice choose(const std::string& path, const std::string& tensor) const {
+    for (std::size_t r = 0; r < m_rules.size(); ++r)
+      if (glob(m_rules[r].file, path) && glob(m_rules[r].tensor, tensor))
+        return {&m_rules[r].strategy, static_cast<int>(r)};
+    return {&m_strategy, -1};
+  }
+  // For a whole file: the first rule whose file glob matches and whose tensor glob is "*".
+  Choice choose_file(const std::string& path) const {
+    for (std::size_t r = 0; r < m_rules.size(); ++r)
+      if (m_rules[r].tensor == "*" && glob(m_rules[r].file, path)) return {&m_rules[r].strategy, static_cast<int>(r)};
+    return {&m_strategy, -1};
+  }
+
   std::string join(const std::vector<std::size_t>& idx) const {
     std::string s;
     for (std::size_t k = 0; k < idx.size(); ++k)
@@ -70,15 +100,28 @@ private:
   void conflict(const std::string& path, const std::string& tensor, const std::string& reason) {
     decide({path, tensor, "conflict", {}, {}, -1, reason});
   }
-  void put(const FileEntry* f) {
-    if (f) m_plan.tree.files.push_back(*f);
+  // A decision about a whole file, repeated for each of its tensors (of `f`, the version the
+  // decision is about).
+  void decide_file(const std::string& path, const std::string& action, const std::vector<std::string>& from,
+                   const std::string& strategy, int rule, const FileEntry* f) {
+    decide({path, "", action, from, strategy, rule, {}});
+    if (f)
+      for (const auto& t : f->tensors) decide({path, t.name, action, from, strategy, rule, {}});
   }
-  // A conflict that only ours/theirs resolves, by taking that side's whole file.
-  bool pick_whole_file(const std::string& path, const std::vector<const FileEntry*>& files) {
-    if (m_strategy.name != "ours" && m_strategy.name != "theirs") return false;
-    const std::size_t i = m_strategy.name == "ours" ? 0 : 1;
-    put(files[i]);
-    decide({path, "", files[i] ? "take" : "delete", {m_labels[i]}, m_strategy.name, -1, {}});
+  // A file taken whole from one side: `result` (null: deleted).
+  void take_file(const std::string& path, const FileEntry* result, const std::vector<std::size_t>& from,
+                 const std::string& strategy, int rule, const FileEntry* base) {
+    if (result) m_plan.tree.files.push_back(*result);
+    decide_file(path, result ? "take" : "delete", labels_of(from), strategy, rule, result ? result : base);
+  }
+  // A conflict that only ours/theirs (on the command line, or a rule for the whole file)
+  // resolves, by taking that side's whole file.
+  bool pick_whole_file(const std::string& path, const std::vector<const FileEntry*>& files, const FileEntry* base) {
+    const Choice c = choose_file(path);
+    if (c.strategy->name != "ours" && c.strategy->name != "theirs") return false;
+    const std::size_t i = c.strategy->name == "ours" ? 0 : 1;
+    if (i >= files.size()) return false;
+    take_file(path, files[i], {i}, c.strategy->name, c.rule, base);
     return true;
   }
 
@@ -90,112 +133,154 @@ private:
       files.push_back(m_sides[i]->find(path));
       if (!same_file(files[i], base)) changed.push_back(i);
     }
-    if (changed.empty()) {
-      put(base);
-      decide({path, "", "unchanged", {}, {}, -1, {}});
-      return;
-    }
     bool agree = true;
     for (auto i : changed) agree = agree && same_file(files[i], files[changed[0]]);
-    if (agree) {
-      put(files[changed[0]]);
-      decide({path, "", files[changed[0]] ? "take" : "delete", labels_of(changed), {}, -1, {}});
+    // A soup averages the tensors of a file its ingredients hold differently, changed or not.
+    bool uniform = m_uniform && !changed.empty();
+    for (const auto* f : files) uniform = uniform && f && f->format != core::FileFormat::raw;
+    for (const auto* f : files) uniform = uniform && structure(*f) == structure(*files[0]);
+    if (changed.empty()) {
+      if (base) m_plan.tree.files.push_back(*base);
+      decide_file(path, "unchanged", {}, {}, -1, base);
       return;
     }
-    // Changed differently on several sides.
+    if (agree && !uniform) {
+      take_file(path, files[changed[0]], changed, {}, -1, base);
+      return;
+    }
+    // Changed differently on several sides. The mode merges on its own (a side that only made
+    // a file executable does not conflict with another side's new content).
+    std::vector<std::size_t> rewritten;  // content changed, whatever the mode
+    for (auto i : changed)
+      if (!same_data(files[i], base)) rewritten.push_back(i);
+    std::uint32_t mode = base ? base->mode : 0644;
+    bool mode_set = false;
+    for (auto i : changed)
+      if (files[i] && (!base || files[i]->mode != base->mode) && !mode_set) mode = files[i]->mode, mode_set = true;
+    bool data_agree = true;
+    for (auto i : rewritten) data_agree = data_agree && same_data(files[i], files[rewritten[0]]);
+    if (data_agree && !uniform) {
+      const FileEntry* source = rewritten.empty() ? base : files[rewritten[0]];
+      if (source) {
+        FileEntry result = *source;
+        result.mode = mode;
+        m_plan.tree.files.push_back(result);
+      }
+      decide_file(path, source ? "take" : "delete", labels_of(changed), {}, -1, source ? source : base);
+      return;
+    }
+    // The sides taking part: without a base version, a side that never had the file does not.
+    std::vector<std::size_t> part;
+    for (std::size_t i = 0; i < files.size(); ++i)
+      if (base || files[i]) part.push_back(i);
     std::vector<std::size_t> deleted, present;
     for (auto i : changed) (files[i] ? present : deleted).push_back(i);
     bool tensor_files = deleted.empty() && (!base || base->format != core::FileFormat::raw);
-    for (const auto* f : files)
-      tensor_files = tensor_files && f && f->format != core::FileFormat::raw && f->format == files[0]->format &&
-                     (!base || base->format == f->format);
+    for (auto i : part)
+      tensor_files = tensor_files && files[i] && files[i]->format != core::FileFormat::raw &&
+                     files[i]->format == files[part[0]]->format && (!base || base->format == files[i]->format);
     if (!tensor_files) {
-      if (pick_whole_file(path, files)) return;
+      if (pick_whole_file(path, files, base)) return;
       conflict(path, "",
                !deleted.empty() ? "deleted on " + join(deleted) + ", changed on " + join(present)
+               : !base          ? "added on " + join(present) + " with different content"
                                 : "changed on " + join(changed) + " (not a tensor file, or its format changed)");
       return;
     }
     // The layout (skeleton, tensor names, dtypes, shapes, offsets) merges as a whole.
     const std::optional<FileEntry> base_layout = base ? std::optional(structure(*base)) : std::nullopt;
     std::vector<std::size_t> relaid;
-    for (std::size_t i = 0; i < files.size(); ++i)
+    for (auto i : part)
       if (!base_layout || !(structure(*files[i]) == *base_layout)) relaid.push_back(i);
     for (auto i : relaid)
       if (!(structure(*files[i]) == structure(*files[relaid[0]]))) {
-        if (pick_whole_file(path, files)) return;
+        if (pick_whole_file(path, files, base)) return;
         conflict(path, "", "layout changed on " + join(relaid) + " (tensors added, removed or reshaped differently)");
         return;
       }
     FileEntry result = relaid.empty() ? *base : *files[relaid[0]];
+    result.mode = mode;
     // A tensor the layout drops must not have been changed on another side.
     std::set<std::string> names;
     for (const auto& t : result.tensors) names.insert(t.name);
-    std::vector<std::string> dropped_changed;
-    auto check_dropped = [&](const FileEntry* f) {
-      if (!f) return;
-      for (const auto& t : f->tensors)
-        if (!names.count(t.name) && !same_tensor(&t, find_tensor(base, t.name))) dropped_changed.push_back(t.name);
-    };
-    for (const auto* f : files) check_dropped(f);
+    std::set<std::string> dropped_changed;
+    for (auto i : part)
+      for (const auto& t : files[i]->tensors)
+        if (!names.count(t.name) && !same_tensor(&t, find_tensor(base, t.name))) dropped_changed.insert(t.name);
     if (!dropped_changed.empty()) {
-      if (pick_whole_file(path, files)) return;
-      for (const auto& name : std::set<std::string>(dropped_changed.begin(), dropped_changed.end()))
+      if (pick_whole_file(path, files, base)) return;
+      for (const auto& name : dropped_changed)
         conflict(path, name, "deleted on " + join(relaid) + " and changed on another side");
       return;
     }
+    // Tensor by tensor; ours/theirs picking a version that does not fit the merged layout takes
+    // that side's whole file instead.
+    const std::size_t decisions = m_plan.decisions.size(), jobs = m_plan.jobs.size();
+    const std::uint64_t conflicts = m_plan.conflicts;
     const std::size_t file_index = m_plan.tree.files.size();
-    for (std::size_t k = 0; k < result.tensors.size(); ++k)
-      plan_tensor(path, base, files, result.tensors[k], file_index, k);
+    decide({path, "", "merge", labels_of(relaid.empty() ? part : relaid), {}, -1, {}});
+    for (std::size_t k = 0; k < result.tensors.size(); ++k) {
+      const auto pick = plan_tensor(path, base, files, part, result.tensors[k], file_index, k);
+      if (!pick) continue;
+      m_plan.decisions.resize(decisions);
+      m_plan.jobs.resize(jobs);
+      m_plan.conflicts = conflicts;
+      take_file(path, files[*pick], {*pick}, *pick == 0 ? "ours" : "theirs", choose(path, result.tensors[k].name).rule,
+                base);
+      return;
+    }
     m_plan.tree.files.push_back(std::move(result));
   }
 
-  void plan_tensor(const std::string& path, const FileEntry* base_file, const std::vector<const FileEntry*>& files,
-                   TensorEntry& out, std::size_t file_index, std::size_t tensor_index) {
+  // Decides one tensor of a file merged tensor by tensor. Returns a side whose whole file must
+  // be taken instead (ours/theirs chose a version that does not fit the merged layout).
+  std::optional<std::size_t> plan_tensor(const std::string& path, const FileEntry* base_file,
+                                         const std::vector<const FileEntry*>& files, const std::vector<std::size_t>& part,
+                                         TensorEntry& out, std::size_t file_index, std::size_t tensor_index) {
     const TensorEntry* base = find_tensor(base_file, out.name);
-    std::vector<const TensorEntry*> versions;
-    std::vector<std::size_t> changed;
-    for (std::size_t i = 0; i < files.size(); ++i) {
-      versions.push_back(find_tensor(files[i], out.name));
+    std::vector<const TensorEntry*> versions(files.size(), nullptr);
+    std::vector<std::size_t> changed, taking_part;
+    for (auto i : part) {
+      versions[i] = find_tensor(files[i], out.name);
       if (!same_tensor(versions[i], base)) changed.push_back(i);
+      if (versions[i] || base) taking_part.push_back(i);  // without a base version, a side that lacks it is out
     }
-    if (changed.empty()) {
-      decide({path, out.name, "unchanged", {}, {}, -1, {}});
-      return;
-    }
-    bool agree = true;
+    bool agree = true, all_same = true;
     for (auto i : changed) agree = agree && same_tensor(versions[i], versions[changed[0]]);
-    auto take = [&](std::size_t i, std::vector<std::string> from, const std::string& strategy, int rule) {
-      if (!versions[i] || !same_kind(*versions[i], out)) {
-        conflict(path, out.name, m_labels[i] + "'s version does not fit the merged layout");
-        return;
-      }
-      out.id = versions[i]->id;
-      decide({path, out.name, "take", std::move(from), strategy, rule, {}});
-    };
-    if (agree) {
-      take(changed[0], labels_of(changed), {}, -1);
-      return;
+    for (auto i : taking_part) all_same = all_same && same_tensor(versions[i], versions[taking_part[0]]);
+    const bool uniform = m_uniform && !all_same;
+    if (changed.empty() && !uniform) {
+      decide({path, out.name, "unchanged", {}, {}, -1, {}});
+      return std::nullopt;
     }
-    int rule = -1;
-    for (std::size_t r = 0; r < m_rules.size() && rule < 0; ++r)
-      if (glob(m_rules[r].file, path) && glob(m_rules[r].tensor, out.name)) rule = static_cast<int>(r);
-    const MergeStrategy& strategy = rule >= 0 ? m_rules[static_cast<std::size_t>(rule)].strategy : m_strategy;
+    auto fits = [&](std::size_t i) { return versions[i] && same_kind(*versions[i], out); };
+    if (agree && !uniform) {
+      if (!fits(changed[0])) {
+        conflict(path, out.name, m_labels[changed[0]] + "'s version does not fit the merged layout");
+        return std::nullopt;
+      }
+      out.id = versions[changed[0]]->id;
+      decide({path, out.name, "take", labels_of(changed), {}, -1, {}});
+      return std::nullopt;
+    }
+    const Choice choice = choose(path, out.name);
+    const MergeStrategy& strategy = *choice.strategy;
     if (strategy.name == "ours" || strategy.name == "theirs") {
       const std::size_t i = strategy.name == "ours" ? 0 : 1;
-      take(i, {m_labels[i]}, strategy.name, rule);
-      return;
+      if (!fits(i)) return i;
+      out.id = versions[i]->id;
+      decide({path, out.name, "take", {m_labels[i]}, strategy.name, choice.rule, {}});
+      return std::nullopt;
     }
     std::vector<std::size_t> missing;
-    for (std::size_t i = 0; i < versions.size(); ++i)
+    for (auto i : taking_part)
       if (!versions[i]) missing.push_back(i);
     std::string kinds;
     bool same_kinds = true;
-    for (std::size_t i = 0; i < versions.size(); ++i) {
+    for (auto i : taking_part) {
       if (!versions[i]) continue;
       same_kinds = same_kinds && same_kind(*versions[i], out);
-      kinds += (kinds.empty() ? "" : ", ") + m_labels[i] + " " + std::string(core::dtype_name(versions[i]->dtype)) +
-               " " + shape_text(versions[i]->shape);
+      kinds += (kinds.empty() ? "" : ", ") + m_labels[i] + " " + kind_text(*versions[i]);
     }
     std::string reason;
     if (!missing.empty()) reason = "deleted on " + join(missing) + ", changed on " + join(changed);
@@ -207,22 +292,28 @@ private:
     else if (strategy.name != "soup" && strategy.name != "average" && strategy.name != "weighted" &&
              strategy.name != "slerp" && (!base || !same_kind(*base, out)))
       reason = "strategy " + strategy.name + " needs the merge base's version, and " +
-               (base ? "its dtype or shape differs" : "there is none");
+               (base ? "its dtype or shape differs (base " + kind_text(*base) + ")" : "there is none");
+    else if (strategy.name == "slerp" && taking_part.size() != 2)
+      reason = "slerp needs exactly two versions, " + std::to_string(taking_part.size()) + " sides hold one";
     if (!reason.empty()) {
       conflict(path, out.name, reason);
-      return;
+      return std::nullopt;
     }
     TensorJob job;
     job.file = file_index;
     job.tensor = tensor_index;
-    for (const auto* v : versions) job.sides.push_back(*v);
+    for (auto i : taking_part) {
+      job.sides.push_back(*versions[i]);
+      job.side_index.push_back(i);
+    }
     if (base) job.base = *base;
     job.strategy = strategy;
-    job.rule = rule;
+    job.rule = choice.rule;
     job.decision = m_plan.decisions.size();
     out.id = {};
     m_plan.jobs.push_back(std::move(job));
-    decide({path, out.name, "merge", labels_of(changed), strategy.name, rule, {}});
+    decide({path, out.name, "merge", labels_of(taking_part), strategy.name, choice.rule, {}});
+    return std::nullopt;
   }
 
   const Tree* m_base;
@@ -230,6 +321,7 @@ private:
   std::span<const std::string> m_labels;
   const MergeStrategy& m_strategy;
   std::span<const MergeRule> m_rules;
+  bool m_uniform;
   MergePlan m_plan;
 };
 

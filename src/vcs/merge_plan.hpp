@@ -16,7 +16,8 @@ namespace coral::vcs {
 struct TensorJob {
   std::size_t file = 0;    // index into MergePlan::tree.files
   std::size_t tensor = 0;  // index into that file's tensors
-  std::vector<TensorEntry> sides;  // every side's version, ours first
+  std::vector<TensorEntry> sides;        // the versions of the sides taking part, in side order
+  std::vector<std::size_t> side_index;   // which side each one is (for per-side weights)
   std::optional<TensorEntry> base;
   MergeStrategy strategy;
   int rule = -1;
@@ -30,7 +31,9 @@ struct MergePlan {
   std::uint64_t conflicts = 0;
 };
 
-// `sides` and `labels` are parallel, ours first; `base` is null for unrelated histories.
+// `sides` and `labels` are parallel, ours first; `base` is null for unrelated histories. With
+// strategy "soup" every tensor the sides hold differently is averaged, even when only one side
+// changed it (a soup is the uniform average of its ingredients, not a three-way merge).
 MergePlan plan_merge(const Tree* base, std::span<const Tree* const> sides, std::span<const std::string> labels,
                      const MergeStrategy& strategy, std::span<const MergeRule> rules);
 

@@ -292,6 +292,97 @@ TEST(MergePlanTest, AddedOnBothSidesWithoutABaseOnlyMergesWithBaseFreeStrategies
   EXPECT_NE(p.find("m.st", "w")->reason.find("needs the merge base"), std::string::npos);
 }
 
+TEST(MergePlanTest, AWholeFileRuleResolvesAFileConflict) {
+  const Tree base = tree({raw_file("notes.txt", "0"), raw_file("cfg.json", "0")});
+  const Tree ours = tree({raw_file("notes.txt", "1"), raw_file("cfg.json", "1")});
+  const Tree theirs = tree({raw_file("notes.txt", "2"), raw_file("cfg.json", "2")});
+  const auto rules = parse_merge_rules("[[rule]]\nfile = \"notes.txt\"\nstrategy = \"theirs\"\n", "r");
+  const auto p = run_plan(&base, {ours, theirs}, "fail", rules);
+  EXPECT_EQ(p.plan.conflicts, 1u);  // cfg.json: no rule, the command line's fail
+  EXPECT_EQ(p.find("notes.txt")->action, "take");
+  EXPECT_EQ(p.find("notes.txt")->rule, 0);
+  EXPECT_EQ(p.plan.tree.find("notes.txt")->id, fake_id("2"));
+}
+
+TEST(MergePlanTest, ASideThatNeverHadAFileOrTensorTakesNoPart) {
+  // n.st added on ft-a and ft-b (not on main), m.st gains tensor x on ft-a and ft-b.
+  const Tree base = tree({tensor_file("m.st", {tensor("a", "a0", 8)})});
+  const Tree ours = tree({tensor_file("m.st", {tensor("a", "a0", 8)})});
+  const Tree fa = tree({tensor_file("m.st", {tensor("a", "a0", 8), tensor("x", "x1", 24)}, "s2"),
+                        tensor_file("n.st", {tensor("w", "w1", 8)})});
+  const Tree fb = tree({tensor_file("m.st", {tensor("a", "a0", 8), tensor("x", "x2", 24)}, "s2"),
+                        tensor_file("n.st", {tensor("w", "w2", 8)})});
+  const auto p = run_plan(&base, {ours, fa, fb}, "average");
+  EXPECT_EQ(p.plan.conflicts, 0u);
+  ASSERT_EQ(p.plan.jobs.size(), 2u);
+  for (const auto& job : p.plan.jobs) EXPECT_EQ(job.side_index, (std::vector<std::size_t>{1, 2}));
+  EXPECT_EQ(p.find("n.st", "w")->from, (std::vector<std::string>{"ft-a", "ft-b"}));
+}
+
+TEST(MergePlanTest, EverySideTakingPartIsNamedAndTensorsOfWholeFilesAreListed) {
+  const Tree base = tree({tensor_file("m.st", {tensor("a", "a0", 8), tensor("b", "b0", 24)}),
+                          tensor_file("k.st", {tensor("k", "k0", 8)})});
+  const Tree ours = tree({tensor_file("m.st", {tensor("a", "a0", 8), tensor("b", "b1", 24)}),
+                          tensor_file("k.st", {tensor("k", "k0", 8)})});
+  const Tree fa = tree({tensor_file("m.st", {tensor("a", "a1", 8), tensor("b", "b0", 24)}),
+                        tensor_file("k.st", {tensor("k", "k1", 8)})});
+  const Tree fb = tree({tensor_file("m.st", {tensor("a", "a2", 8), tensor("b", "b0", 24)}),
+                        tensor_file("k.st", {tensor("k", "k0", 8)})});
+  const auto p = run_plan(&base, {ours, fa, fb}, "average");
+  // a changed on ft-a and ft-b: main's unchanged version is averaged in too, and named.
+  EXPECT_EQ(p.find("m.st", "a")->from, (std::vector<std::string>{"main", "ft-a", "ft-b"}));
+  EXPECT_EQ(p.plan.jobs[0].sides.size(), 3u);
+  // k.st is taken whole from ft-a: its tensor is listed as well.
+  EXPECT_EQ(p.find("k.st")->action, "take");
+  EXPECT_EQ(p.find("k.st", "k")->action, "take");
+  EXPECT_EQ(p.find("k.st", "k")->from, std::vector<std::string>{"ft-a"});
+}
+
+TEST(MergePlanTest, SoupAveragesWhatTheIngredientsHoldDifferently) {
+  // Only ft-a changed a: a three-way merge takes it, a soup averages it with main's.
+  const Tree base = tree({tensor_file("m.st", {tensor("a", "a0", 8), tensor("b", "b0", 24)})});
+  const Tree ours = tree({tensor_file("m.st", {tensor("a", "a0", 8), tensor("b", "b0", 24)})});
+  const Tree fa = tree({tensor_file("m.st", {tensor("a", "a1", 8), tensor("b", "b0", 24)})});
+  EXPECT_TRUE(run_plan(&base, {ours, fa}, "average").plan.jobs.empty());
+  const auto soup = run_plan(&base, {ours, fa}, "soup");
+  ASSERT_EQ(soup.plan.jobs.size(), 1u);
+  EXPECT_EQ(soup.find("m.st", "a")->action, "merge");
+  EXPECT_EQ(soup.find("m.st", "b")->action, "unchanged");
+}
+
+TEST(MergePlanTest, OursTakesItsWholeFileWhenOnlyTheOtherSideReshaped) {
+  const Tree base = tree({tensor_file("m.st", {tensor("a", "a0", 8)})});
+  const Tree ours = tree({tensor_file("m.st", {tensor("a", "a1", 8)})});
+  const Tree theirs = tree({tensor_file("m.st", {tensor("a", "a2", 8, core::DType::f32, {3})}, "s2")});
+  const auto p = run_plan(&base, {ours, theirs}, "ours");
+  EXPECT_EQ(p.plan.conflicts, 0u);
+  EXPECT_EQ(p.find("m.st")->action, "take");
+  EXPECT_EQ(p.find("m.st")->from, std::vector<std::string>{"main"});
+  EXPECT_EQ(p.plan.tree.files[0].id, fake_id("s"));
+  EXPECT_EQ(p.plan.tree.files[0].tensors[0].id, fake_id("a1"));
+  EXPECT_EQ(run_plan(&base, {ours, theirs}, "theirs").plan.tree.files[0].id, fake_id("s2"));
+}
+
+TEST(MergePlanTest, AModeChangeMergesWithAContentChange) {
+  FileEntry run0 = raw_file("run.sh", "v0"), run_x = run0, run1 = raw_file("run.sh", "v1");
+  run_x.mode = 0755;
+  FileEntry m0 = tensor_file("m.st", {tensor("a", "a0", 8)}), m_x = m0;
+  m_x.mode = 0755;
+  const Tree base = tree({run0, m0});
+  const Tree ours = tree({run1, tensor_file("m.st", {tensor("a", "a0", 16), tensor("b", "b", 32)}, "s2")});
+  const Tree theirs = tree({run_x, m_x});
+  const auto p = run_plan(&base, {ours, theirs});
+  EXPECT_EQ(p.plan.conflicts, 0u);
+  const FileEntry* run = p.plan.tree.find("run.sh");
+  ASSERT_NE(run, nullptr);
+  EXPECT_EQ(run->id, fake_id("v1"));
+  EXPECT_EQ(run->mode, 0755u);
+  const FileEntry* m = p.plan.tree.find("m.st");
+  ASSERT_NE(m, nullptr);
+  EXPECT_EQ(m->tensors.size(), 2u);
+  EXPECT_EQ(m->mode, 0755u);
+}
+
 // ---- strategies and rules ------------------------------------------------------------------
 
 TEST(MergeStrategyTest, ValidatesNamesAndParameters) {
