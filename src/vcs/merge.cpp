@@ -7,6 +7,7 @@
 #include "chunk_encoder.hpp"
 #include "chunk_source.hpp"
 #include "merge_base.hpp"
+#include "merge_checksums.hpp"
 #include "merge_math.hpp"
 #include "merge_plan.hpp"
 #include "merge_soup.hpp"
@@ -63,7 +64,6 @@ std::shared_ptr<const ChunkSource> delta_base(Repository& repo, const core::Obje
 // Computes the plan's tensor jobs and stores the results: the plan's tree with every id filled in.
 Tree build_tree(Repository& repo, const MergePlan& plan, core::ThreadPool& pool, const core::ProgressFn& progress) {
   Tree tree = plan.tree;
-  if (plan.jobs.empty()) return tree;
   ObjectDb& db = repo.objects();
   auto writer = db.begin_data();
   std::uint64_t total = 0, done = 0;
@@ -108,6 +108,12 @@ Tree build_tree(Repository& repo, const MergePlan& plan, core::ThreadPool& pool,
     if (progress) progress({"merging", done, total});
   }
   writer->commit();
+  // Skeletons that keep checksums of their tensors (.npz), once the tensors can be read back.
+  if (!plan.tensorwise.empty()) {
+    auto skeletons = db.begin_data();
+    for (const auto i : plan.tensorwise) tree.files[i].id = refresh_checksums(db, *skeletons, tree.files[i], pool);
+    skeletons->commit();
+  }
   return tree;
 }
 
@@ -209,6 +215,7 @@ MergeResult merge(Repository& repo, const MergeOptions& o, const core::ProgressF
   if (r.base) base_tree = db.read_tree(db.read_commit(*r.base).tree);
   std::vector<Tree> trees;
   for (const auto& id : r.heads) trees.push_back(db.read_tree(db.read_commit(id).tree));
+  LayoutKeys layout_keys(db);
   auto plan_for = [&](const std::vector<std::size_t>& subset, const MergeStrategy& strategy,
                       std::span<const MergeRule> rules) {
     std::vector<const Tree*> side_trees;
@@ -217,7 +224,8 @@ MergeResult merge(Repository& repo, const MergeOptions& o, const core::ProgressF
       side_trees.push_back(&trees[i]);
       labels.push_back(r.labels[i]);
     }
-    return plan_merge(base_tree ? &*base_tree : nullptr, side_trees, labels, strategy, rules);
+    return plan_merge(base_tree ? &*base_tree : nullptr, side_trees, labels, strategy, rules,
+                      [&](const FileEntry& f) { return layout_keys.key(f); });
   };
   std::vector<std::size_t> all(sides);
   for (std::size_t i = 0; i < sides; ++i) all[i] = i;

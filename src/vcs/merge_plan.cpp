@@ -29,13 +29,6 @@ bool same_kind(const TensorEntry& a, const TensorEntry& b) {
 
 std::string kind_text(const TensorEntry& t) { return std::string(core::dtype_name(t.dtype)) + " " + shape_text(t.shape); }
 
-// A tensor file's layout: everything but the tensors' content and the mode.
-FileEntry structure(const FileEntry& f) {
-  FileEntry s = f;
-  s.mode = 0;
-  for (auto& t : s.tensors) t.id = {};
-  return s;
-}
 
 const TensorEntry* find_tensor(const FileEntry* f, const std::string& name) {
   if (!f) return nullptr;
@@ -49,9 +42,9 @@ bool glob(const std::string& pattern, const std::string& text) { return ::fnmatc
 class Planner {
 public:
   Planner(const Tree* base, std::span<const Tree* const> sides, std::span<const std::string> labels,
-          const MergeStrategy& strategy, std::span<const MergeRule> rules)
+          const MergeStrategy& strategy, std::span<const MergeRule> rules, const LayoutKeyFn& layout_key)
     : m_base(base), m_sides(sides), m_labels(labels), m_strategy(strategy), m_rules(rules),
-      m_uniform(strategy.name == "soup") {}
+      m_uniform(strategy.name == "soup"), m_layout_key(layout_key) {}
 
   MergePlan run() {
     std::set<std::string> paths;
@@ -64,6 +57,15 @@ public:
   }
 
 private:
+  // A tensor file's layout: everything but the tensors' content and the mode.
+  FileEntry structure(const FileEntry& f) const {
+    FileEntry s = f;
+    s.mode = 0;
+    if (m_layout_key) s.id = m_layout_key(f);
+    for (auto& t : s.tensors) t.id = {};
+    return s;
+  }
+
   // What a tensor of a file under `path` is merged with: the first rule matching both globs.
   struct Choice {
     const MergeStrategy* strategy;
@@ -229,6 +231,7 @@ private:
                 base);
       return;
     }
+    m_plan.tensorwise.push_back(file_index);
     m_plan.tree.files.push_back(std::move(result));
   }
 
@@ -322,6 +325,7 @@ private:
   const MergeStrategy& m_strategy;
   std::span<const MergeRule> m_rules;
   bool m_uniform;
+  LayoutKeyFn m_layout_key;
   MergePlan m_plan;
 };
 
@@ -334,8 +338,8 @@ std::string shape_text(const std::vector<std::uint64_t>& shape) {
 }
 
 MergePlan plan_merge(const Tree* base, std::span<const Tree* const> sides, std::span<const std::string> labels,
-                     const MergeStrategy& strategy, std::span<const MergeRule> rules) {
-  return Planner(base, sides, labels, strategy, rules).run();
+                     const MergeStrategy& strategy, std::span<const MergeRule> rules, const LayoutKeyFn& layout_key) {
+  return Planner(base, sides, labels, strategy, rules, layout_key).run();
 }
 
 }  // namespace coral::vcs

@@ -5,6 +5,7 @@
 #include "coral/vcs/objects.hpp"
 #include "coral/vcs/operations.hpp"
 
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -29,13 +30,19 @@ struct MergePlan {
   std::vector<TensorJob> jobs;
   std::vector<MergeDecision> decisions;
   std::uint64_t conflicts = 0;
+  std::vector<std::size_t> tensorwise;  // files (into tree.files) merged tensor by tensor, whose
+                                        // skeleton checksums must be refreshed (merge_checksums.hpp)
 };
+
+// Identifies a tensor file's layout apart from its tensors' content (LayoutKeys::key); by
+// default the skeleton's id.
+using LayoutKeyFn = std::function<core::ObjectId(const FileEntry&)>;
 
 // `sides` and `labels` are parallel, ours first; `base` is null for unrelated histories. With
 // strategy "soup" every tensor the sides hold differently is averaged, even when only one side
 // changed it (a soup is the uniform average of its ingredients, not a three-way merge).
 MergePlan plan_merge(const Tree* base, std::span<const Tree* const> sides, std::span<const std::string> labels,
-                     const MergeStrategy& strategy, std::span<const MergeRule> rules);
+                     const MergeStrategy& strategy, std::span<const MergeRule> rules, const LayoutKeyFn& layout_key = {});
 
 // "[4,8]", as the CLI prints shapes.
 std::string shape_text(const std::vector<std::uint64_t>& shape);

@@ -54,4 +54,19 @@ FileLayout parse_file_layout(std::string_view name, std::span<const std::byte> d
 // The skeleton: every byte of `data` outside the extents, in order.
 std::string extract_skeleton(const FileLayout& layout, std::span<const std::byte> data);
 
+// A checksum a format keeps over tensor bytes: an .npz member's CRC-32 covers the member, tensor
+// data included, so a file put together from new tensor bytes (a merge) needs new checksums.
+struct LayoutChecksum {
+  std::uint64_t begin = 0, end = 0;              // the file bytes it covers
+  std::vector<std::uint64_t> skeleton_offsets;   // its 4-byte little-endian copies in the skeleton
+};
+// The checksums covering tensor extents of a file given as its skeleton and layout (`size`
+// bytes in all; the file is never assembled). Empty for formats without any. Throws
+// InvalidInputError as parse_layout does when the skeleton does not describe a valid file.
+std::vector<LayoutChecksum> layout_checksums(const FileLayout& layout, std::span<const std::byte> skeleton,
+                                             std::uint64_t size);
+
+// CRC-32 (ISO-HDLC, as zip and zlib): continue a running value by passing it as `crc`.
+std::uint32_t crc32(std::span<const std::byte> data, std::uint32_t crc = 0) noexcept;
+
 }  // namespace coral::core

@@ -135,6 +135,7 @@ ZipMember read_central_entry(std::string_view name, std::span<const std::byte> d
   if (end - pos < k_central_size || !has_sig(data, pos, k_central_sig))
     throw_invalid(name, "bad central directory entry at offset " + std::to_string(pos));
   ZipMember m;
+  m.central_offset = pos;
   m.flags = load_le<std::uint16_t>(data, pos + 8);
   m.method = load_le<std::uint16_t>(data, pos + 10);
   m.compressed_size = load_le<std::uint32_t>(data, pos + 20);

@@ -304,6 +304,38 @@ TEST(NpzTest, DetectedByExtension) {
   EXPECT_EQ(parse_file_layout("weights.zip", as_bytes(z)).format, FileFormat::raw);
 }
 
+TEST(NpzTest, Crc32IsZips) {
+  EXPECT_EQ(crc32(as_bytes(std::string("123456789"))), 0xCBF43926u);
+  // A running value continues where the first piece stopped.
+  EXPECT_EQ(crc32(as_bytes(std::string("6789")), crc32(as_bytes(std::string("12345")))), 0xCBF43926u);
+}
+
+// Each stored .npy member holding a tensor: its CRC-32's places in the skeleton (local header and
+// central directory) and the member bytes it covers; other members have none.
+TEST(NpzTest, ChecksumsOverTensorsAreFoundInTheSkeleton) {
+  const Zip z = make_zip({{"w.npy", k_w}, {"notes.txt", "hello"}, {"b.npy", make_npy("<f8", "(2,)", std::string(16, 'b'))}});
+  const FileLayout layout = parse(z.bytes);
+  ASSERT_EQ(layout.tensors.size(), 2u);
+  const std::string skeleton = extract_skeleton(layout, as_bytes(z.bytes));
+  const auto checksums = layout_checksums(layout, as_bytes(skeleton), z.bytes.size());
+  ASSERT_EQ(checksums.size(), 2u);
+  auto in_skeleton = [&](std::uint64_t at) {
+    std::uint64_t before = 0;
+    for (const auto& t : layout.tensors)
+      if (t.offset + t.length <= at) before += t.length;
+    return at - before;
+  };
+  const std::uint64_t w_data = z.local[0] + 30 + 5;  // "w.npy", no extra field
+  EXPECT_EQ(checksums[0].begin, w_data);
+  EXPECT_EQ(checksums[0].end, w_data + k_w.size());
+  EXPECT_EQ(checksums[0].skeleton_offsets, (std::vector<std::uint64_t>{in_skeleton(z.local[0] + 14), in_skeleton(z.central[0] + 16)}));
+  EXPECT_EQ(checksums[1].skeleton_offsets, (std::vector<std::uint64_t>{in_skeleton(z.local[2] + 14), in_skeleton(z.central[2] + 16)}));
+  // Other formats keep none.
+  FileLayout st = layout;
+  st.format = FileFormat::safetensors;
+  EXPECT_TRUE(layout_checksums(st, as_bytes(skeleton), z.bytes.size()).empty());
+}
+
 // Files written by make_fixtures.py with numpy.savez and numpy.savez_compressed.
 TEST(NpzTest, ParsesFilesFromRealTools) {
   test::TempDir dir;
