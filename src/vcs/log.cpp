@@ -5,26 +5,40 @@
 
 #include <algorithm>
 
+#include <map>
 #include <queue>
-#include <set>
 
 namespace coral::vcs {
 
 std::vector<Commit> log(Repository& repo, const LogOptions& options) {
-  std::vector<Commit> out;
   const core::ObjectId start = resolve_commit(repo, options.rev);
-  // Newest first across merges (git's default date order), each commit once.
-  auto later = [](const Commit& a, const Commit& b) { return a.time != b.time ? a.time < b.time : a.id < b.id; };
-  std::priority_queue<Commit, std::vector<Commit>, decltype(later)> queue(later);
-  std::set<core::ObjectId> seen{start};
-  queue.push(repo.objects().read_commit(start));
-  while (!queue.empty()) {
+  // Every reachable commit and how many of its children are reachable (git's --date-order:
+  // newest first, but never a parent before one of its children, even when clocks tie).
+  std::map<core::ObjectId, Commit> commits;
+  std::map<core::ObjectId, std::size_t> children;
+  std::vector<core::ObjectId> todo{start};
+  commits.emplace(start, repo.objects().read_commit(start));
+  while (!todo.empty()) {
+    const core::ObjectId id = todo.back();
+    todo.pop_back();
+    for (const auto& p : commits.at(id).parents) {
+      ++children[p];
+      if (commits.count(p)) continue;
+      commits.emplace(p, repo.objects().read_commit(p));
+      todo.push_back(p);
+    }
+  }
+  auto later = [](const Commit* a, const Commit* b) { return a->time != b->time ? a->time < b->time : a->id < b->id; };
+  std::priority_queue<const Commit*, std::vector<const Commit*>, decltype(later)> ready(later);
+  ready.push(&commits.at(start));
+  std::vector<Commit> out;
+  while (!ready.empty()) {
     if (options.max_count >= 0 && static_cast<std::int64_t>(out.size()) >= options.max_count) break;
-    Commit c = queue.top();
-    queue.pop();
-    for (const auto& p : c.parents)
-      if (seen.insert(p).second) queue.push(repo.objects().read_commit(p));
-    out.push_back(std::move(c));
+    const Commit* c = ready.top();
+    ready.pop();
+    for (const auto& p : c->parents)
+      if (--children[p] == 0) ready.push(&commits.at(p));
+    out.push_back(*c);
   }
   return out;
 }

@@ -201,9 +201,20 @@ MergeResult merge(Repository& repo, const MergeOptions& o, const core::ProgressF
     throw ConflictError("not possible to fast-forward: '" + branch + "' and " + default_message(revs, is_branch).substr(6) +
                           " have diverged",
                         {}, "merge without --ff-only to make a merge commit");
+  // Weights are per side, and HEAD may be no side: name the sides when the count is wrong.
+  auto check_weights = [&](const MergeStrategy& s, const std::string& where) {
+    if (s.weights.empty() || s.weights.size() == sides) return;
+    std::string names;
+    for (const auto& label : r.labels) names += (names.empty() ? "" : ", ") + label;
+    throw UsageError(where + ": " + std::to_string(s.weights.size()) + " weights for " + std::to_string(sides) +
+                     " sides (" + names + ")");
+  };
+  check_weights(o.strategy, "--weights");
   validate_merge_strategy(o.strategy, sides, "--strategy");
-  for (std::size_t i = 0; i < o.rules.size(); ++i)
+  for (std::size_t i = 0; i < o.rules.size(); ++i) {
+    check_weights(o.rules[i].strategy, "--rules: rule " + std::to_string(i + 1));
     validate_merge_strategy(o.rules[i].strategy, sides, "--rules: rule " + std::to_string(i + 1));
+  }
 
   // The merge base and every side's tree.
   r.base_candidates = merge_bases(db, r.heads);

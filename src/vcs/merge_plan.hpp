@@ -1,5 +1,5 @@
 #pragma once
-// The three-way part of a merge (docs/merge.md "What merge does"): from the merge base's tree and
+// The three-way part of a merge (docs/merge.md "What coral merge does"): from the merge base's tree and
 // every side's tree, the result tree, one decision per file or tensor, and the tensors that a
 // strategy must compute. Reads no data: only trees.
 #include "coral/vcs/objects.hpp"

@@ -1,7 +1,7 @@
 #pragma once
 // Greedy model soup (Wortsman et al. 2022) over the sides of a merge: score each side with the
 // user's eval command, then, best first, add each side to the running average only when the
-// average's score improves (docs/merge.md "soup").
+// average's score improves (docs/merge.md "soup" under "Every strategy on one example").
 #include "coral/core/thread_pool.hpp"
 #include "coral/vcs/operations.hpp"
 

@@ -1,5 +1,5 @@
 // Merge strategies and per-tensor rules: names, parameters, validation, the --rules TOML file
-// (docs/merge.md "Strategies" and "Rules").
+// (docs/merge.md "Every strategy on one example" and "Per-tensor rules").
 #include "coral/core/error.hpp"
 #include "coral/vcs/operations.hpp"
 

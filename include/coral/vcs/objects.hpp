@@ -45,7 +45,7 @@ struct Tree {
   const FileEntry* find(std::string_view path) const;
 };
 
-// A per-tensor rule a merge applied (docs/merge.md "Rules").
+// A per-tensor rule a merge applied (docs/merge.md "Per-tensor rules").
 struct MergeRuleInfo {
   std::string tensor;  // glob on tensor names
   std::string file;    // glob on file paths

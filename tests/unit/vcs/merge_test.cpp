@@ -121,6 +121,33 @@ TEST_F(MergeBaseTest, OctopusBaseIsCommonToEveryHeadAndUnrelatedHistoriesHaveNon
   EXPECT_TRUE(merge_bases(repo->objects(), unrelated).empty());
 }
 
+// log lists a merge's parents before their common parent even when every clock reads the same
+// second (scripts commit that fast); ids decide only between commits that are both ready.
+TEST_F(MergeBaseTest, LogNeverShowsAParentBeforeItsChildren) {
+  for (int variant = 0; variant < 8; ++variant) {
+    Commit c;
+    c.tree = fake_id("tree");
+    c.author = "t";
+    c.email = "t@x";
+    c.time = 100;
+    c.message = "root " + std::to_string(variant);
+    const auto root = repo->objects().write_commit(c);
+    std::vector<core::ObjectId> tips;
+    for (int k = 0; k < 3; ++k) {
+      c.parents = {root};
+      c.message = "tip " + std::to_string(variant) + "." + std::to_string(k);
+      tips.push_back(repo->objects().write_commit(c));
+    }
+    c.parents = tips;
+    c.message = "octopus " + std::to_string(variant);
+    const auto merge = repo->objects().write_commit(c);
+    const auto commits = log(*repo, {.rev = merge.hex()});
+    ASSERT_EQ(commits.size(), 5u);
+    EXPECT_EQ(commits.front().id, merge);
+    EXPECT_EQ(commits.back().id, root) << "variant " << variant;
+  }
+}
+
 // ---- the three-way plan -------------------------------------------------------------------
 
 TEST(MergePlanTest, ChangesOnOneSideAreTakenAndDeletionsFollow) {
