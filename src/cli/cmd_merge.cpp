@@ -96,8 +96,9 @@ VerbSpec make_merge_verb() {
       "soup: greedy soup, where --eval CMD scores each candidate; '{}' in CMD is replaced by a\n"
       "directory holding the candidate model and the last number CMD prints is the score.\n"
       "\n"
-      "Refuses (exit 4) on a detached HEAD, with staged changes or local changes to a file the\n"
-      "merge writes, for unrelated histories (unless --allow-unrelated-histories), and with\n"
+      "Refuses (exit 4) on a detached HEAD, with staged changes, local changes to a file the\n"
+      "merge writes or an untracked file where it writes one, for unrelated histories (unless\n"
+      "--allow-unrelated-histories), and with\n"
       "--ff-only when a fast-forward is not possible. With conflicts nothing is written and\n"
       "'CONFLICT PATH:TENSOR: REASON' lines go to stderr. --dry-run prints every decision that\n"
       "changes something and writes nothing; --json prints the decision for every tensor.",
