@@ -209,9 +209,19 @@ MergeResult merge(Repository& repo, const MergeOptions& o, const core::ProgressF
     throw UsageError(where + ": " + std::to_string(s.weights.size()) + " weights for " + std::to_string(sides) +
                      " sides (" + names + ")");
   };
+  // theirs and slerp need two sides: name them, since HEAD may be none of them.
+  auto check_sides = [&](const MergeStrategy& s, const std::string& where) {
+    if ((s.name != "theirs" && s.name != "slerp") || sides == 2) return;
+    std::string names;
+    for (const auto& label : r.labels) names += (names.empty() ? "" : ", ") + label;
+    throw UsageError(where + ": strategy '" + s.name + "' needs exactly two sides, not " + std::to_string(sides) +
+                     " (" + names + ")");
+  };
+  check_sides(o.strategy, "--strategy");
   check_weights(o.strategy, "--weights");
   validate_merge_strategy(o.strategy, sides, "--strategy");
   for (std::size_t i = 0; i < o.rules.size(); ++i) {
+    check_sides(o.rules[i].strategy, "--rules: rule " + std::to_string(i + 1));
     check_weights(o.rules[i].strategy, "--rules: rule " + std::to_string(i + 1));
     validate_merge_strategy(o.rules[i].strategy, sides, "--rules: rule " + std::to_string(i + 1));
   }
@@ -249,10 +259,14 @@ MergeResult merge(Repository& repo, const MergeOptions& o, const core::ProgressF
   if (soup) {
     // Conflicts first: an average of every side must be possible.
     plan = plan_for(all, o.strategy, {});
-    if (plan.conflicts == 0 && !o.dry_run) {
-      // The soup may end up with any side's files: no tracked file may have local changes, and
-      // that is checked before hours of evaluation, not after.
+    if (plan.conflicts == 0) {
+      // The soup may end up with any side's files: no tracked file may have local changes and
+      // no untracked file may stand where a side has one. Checked before hours of evaluation
+      // (and by a dry run).
       plan_switch(repo, index, current, Tree{}, false, pool, "merge");
+      plan_switch(repo, index, current, plan.tree, false, pool, "merge");
+    }
+    if (plan.conflicts == 0 && !o.dry_run) {
       remove_stale_soup_dirs(repo);
       std::map<std::vector<std::size_t>, Tree> built;
       const SoupOutcome outcome = greedy_soup(r.labels, o.maximize, [&](const std::vector<std::size_t>& subset) {

@@ -102,19 +102,39 @@ private:
   void conflict(const std::string& path, const std::string& tensor, const std::string& reason) {
     decide({path, tensor, "conflict", {}, {}, -1, reason});
   }
-  // A decision about a whole file, repeated for each of its tensors (of `f`, the version the
-  // decision is about).
+  // A decision about a whole file, then one per tensor of `f` (the version the decision is
+  // about): "unchanged" for a tensor equal to the base's, else the action, from the sides that
+  // hold that version (`files`: every side's file; empty: the file's `from`).
   void decide_file(const std::string& path, const std::string& action, const std::vector<std::string>& from,
-                   const std::string& strategy, int rule, const FileEntry* f) {
+                   const std::string& strategy, int rule, const FileEntry* f, const FileEntry* base,
+                   const std::vector<const FileEntry*>& files = {}) {
     decide({path, "", action, from, strategy, rule, {}});
-    if (f)
-      for (const auto& t : f->tensors) decide({path, t.name, action, from, strategy, rule, {}});
+    if (!f || action == "unchanged") {
+      if (f)
+        for (const auto& t : f->tensors) decide({path, t.name, "unchanged", {}, {}, -1, {}});
+      return;
+    }
+    for (const auto& t : f->tensors) {
+      const TensorEntry* b = action == "delete" ? nullptr : find_tensor(base, t.name);
+      if (action != "delete" && same_tensor(&t, b)) {
+        decide({path, t.name, "unchanged", {}, {}, -1, {}});
+        continue;
+      }
+      std::vector<std::string> holders;
+      for (std::size_t i = 0; i < files.size(); ++i) {
+        const TensorEntry* v = find_tensor(files[i], t.name);
+        if (action == "delete" ? !v : (same_tensor(v, &t) && !same_tensor(v, b))) holders.push_back(m_labels[i]);
+      }
+      decide({path, t.name, action, holders.empty() ? from : holders, strategy, rule, {}});
+    }
   }
   // A file taken whole from one side: `result` (null: deleted).
   void take_file(const std::string& path, const FileEntry* result, const std::vector<std::size_t>& from,
-                 const std::string& strategy, int rule, const FileEntry* base) {
+                 const std::string& strategy, int rule, const FileEntry* base,
+                 const std::vector<const FileEntry*>& files = {}) {
     if (result) m_plan.tree.files.push_back(*result);
-    decide_file(path, result ? "take" : "delete", labels_of(from), strategy, rule, result ? result : base);
+    decide_file(path, result ? "take" : "delete", labels_of(from), strategy, rule, result ? result : base, base,
+                files);
   }
   // A conflict that only ours/theirs (on the command line, or a rule for the whole file)
   // resolves, by taking that side's whole file.
@@ -123,7 +143,7 @@ private:
     if (c.strategy->name != "ours" && c.strategy->name != "theirs") return false;
     const std::size_t i = c.strategy->name == "ours" ? 0 : 1;
     if (i >= files.size()) return false;
-    take_file(path, files[i], {i}, c.strategy->name, c.rule, base);
+    take_file(path, files[i], {i}, c.strategy->name, c.rule, base, files);
     return true;
   }
 
@@ -143,15 +163,23 @@ private:
     for (const auto* f : files) uniform = uniform && structure(*f) == structure(*files[0]);
     if (changed.empty()) {
       if (base) m_plan.tree.files.push_back(*base);
-      decide_file(path, "unchanged", {}, {}, -1, base);
+      decide_file(path, "unchanged", {}, {}, -1, base, base);
       return;
     }
     if (agree && !uniform) {
-      take_file(path, files[changed[0]], changed, {}, -1, base);
+      take_file(path, files[changed[0]], changed, {}, -1, base, files);
       return;
     }
-    // Changed differently on several sides. The mode merges on its own (a side that only made
-    // a file executable does not conflict with another side's new content).
+    // Changed differently on several sides. A deletion against any change is a conflict.
+    std::vector<std::size_t> deleted, present;
+    for (auto i : changed) (files[i] ? present : deleted).push_back(i);
+    if (!deleted.empty() && !present.empty()) {
+      if (pick_whole_file(path, files, base)) return;
+      conflict(path, "", "deleted on " + join(deleted) + ", changed on " + join(present));
+      return;
+    }
+    // The mode merges on its own (a side that only made a file executable does not conflict
+    // with another side's new content).
     std::vector<std::size_t> rewritten;  // content changed, whatever the mode
     for (auto i : changed)
       if (!same_data(files[i], base)) rewritten.push_back(i);
@@ -168,25 +196,23 @@ private:
         result.mode = mode;
         m_plan.tree.files.push_back(result);
       }
-      decide_file(path, source ? "take" : "delete", labels_of(changed), {}, -1, source ? source : base);
+      decide_file(path, source ? "take" : "delete", labels_of(changed), {}, -1, source ? source : base, base, files);
       return;
     }
     // The sides taking part: without a base version, a side that never had the file does not.
     std::vector<std::size_t> part;
     for (std::size_t i = 0; i < files.size(); ++i)
       if (base || files[i]) part.push_back(i);
-    std::vector<std::size_t> deleted, present;
-    for (auto i : changed) (files[i] ? present : deleted).push_back(i);
     bool tensor_files = deleted.empty() && (!base || base->format != core::FileFormat::raw);
     for (auto i : part)
       tensor_files = tensor_files && files[i] && files[i]->format != core::FileFormat::raw &&
-                     files[i]->format == files[part[0]]->format && (!base || base->format == files[i]->format);
+                     !files[i]->tensors.empty() && files[i]->format == files[part[0]]->format &&
+                     (!base || base->format == files[i]->format);
     if (!tensor_files) {
       if (pick_whole_file(path, files, base)) return;
       conflict(path, "",
-               !deleted.empty() ? "deleted on " + join(deleted) + ", changed on " + join(present)
-               : !base          ? "added on " + join(present) + " with different content"
-                                : "changed on " + join(changed) + " (not a tensor file, or its format changed)");
+               !base ? "added on " + join(present) + " with different content"
+                     : "changed on " + join(changed) + " (no tensors coral can merge in it, or its format changed)");
       return;
     }
     // The layout (skeleton, tensor names, dtypes, shapes, offsets) merges as a whole.
@@ -215,29 +241,17 @@ private:
         conflict(path, name, "deleted on " + join(relaid) + " and changed on another side");
       return;
     }
-    // Tensor by tensor; ours/theirs picking a version that does not fit the merged layout takes
-    // that side's whole file instead.
-    const std::size_t decisions = m_plan.decisions.size(), jobs = m_plan.jobs.size();
-    const std::uint64_t conflicts = m_plan.conflicts;
+    // Tensor by tensor.
     const std::size_t file_index = m_plan.tree.files.size();
     decide({path, "", "merge", labels_of(relaid.empty() ? part : relaid), {}, -1, {}});
-    for (std::size_t k = 0; k < result.tensors.size(); ++k) {
-      const auto pick = plan_tensor(path, base, files, part, result.tensors[k], file_index, k);
-      if (!pick) continue;
-      m_plan.decisions.resize(decisions);
-      m_plan.jobs.resize(jobs);
-      m_plan.conflicts = conflicts;
-      take_file(path, files[*pick], {*pick}, *pick == 0 ? "ours" : "theirs", choose(path, result.tensors[k].name).rule,
-                base);
-      return;
-    }
+    for (std::size_t k = 0; k < result.tensors.size(); ++k)
+      plan_tensor(path, base, files, part, result.tensors[k], file_index, k);
     m_plan.tensorwise.push_back(file_index);
     m_plan.tree.files.push_back(std::move(result));
   }
 
-  // Decides one tensor of a file merged tensor by tensor. Returns a side whose whole file must
-  // be taken instead (ours/theirs chose a version that does not fit the merged layout).
-  std::optional<std::size_t> plan_tensor(const std::string& path, const FileEntry* base_file,
+  // Decides one tensor of a file merged tensor by tensor.
+  void plan_tensor(const std::string& path, const FileEntry* base_file,
                                          const std::vector<const FileEntry*>& files, const std::vector<std::size_t>& part,
                                          TensorEntry& out, std::size_t file_index, std::size_t tensor_index) {
     const TensorEntry* base = find_tensor(base_file, out.name);
@@ -248,32 +262,44 @@ private:
       if (!same_tensor(versions[i], base)) changed.push_back(i);
       if (versions[i] || base) taking_part.push_back(i);  // without a base version, a side that lacks it is out
     }
-    bool agree = true, all_same = true;
+    bool agree = true, all_same = true, averageable = mergeable_dtype(out.dtype);
     for (auto i : changed) agree = agree && same_tensor(versions[i], versions[changed[0]]);
-    for (auto i : taking_part) all_same = all_same && same_tensor(versions[i], versions[taking_part[0]]);
-    const bool uniform = m_uniform && !all_same;
+    for (auto i : taking_part) {
+      all_same = all_same && same_tensor(versions[i], versions[taking_part[0]]);
+      averageable = averageable && versions[i] && same_kind(*versions[i], out);
+    }
+    // A soup averages what its ingredients hold differently; what cannot be averaged (integers,
+    // a reshape) follows the three-way rules.
+    const bool uniform = m_uniform && !all_same && averageable;
     if (changed.empty() && !uniform) {
       decide({path, out.name, "unchanged", {}, {}, -1, {}});
-      return std::nullopt;
+      return;
     }
     auto fits = [&](std::size_t i) { return versions[i] && same_kind(*versions[i], out); };
+    auto misfit = [&](std::size_t i) {
+      return m_labels[i] + "'s version" + (versions[i] ? " " + kind_text(*versions[i]) : std::string()) +
+             " does not fit the merged layout (" + kind_text(out) + ")";
+    };
     if (agree && !uniform) {
       if (!fits(changed[0])) {
-        conflict(path, out.name, m_labels[changed[0]] + "'s version does not fit the merged layout");
-        return std::nullopt;
+        conflict(path, out.name, misfit(changed[0]));
+        return;
       }
       out.id = versions[changed[0]]->id;
       decide({path, out.name, "take", labels_of(changed), {}, -1, {}});
-      return std::nullopt;
+      return;
     }
     const Choice choice = choose(path, out.name);
     const MergeStrategy& strategy = *choice.strategy;
     if (strategy.name == "ours" || strategy.name == "theirs") {
       const std::size_t i = strategy.name == "ours" ? 0 : 1;
-      if (!fits(i)) return i;
+      if (!fits(i)) {
+        conflict(path, out.name, misfit(i));
+        return;
+      }
       out.id = versions[i]->id;
       decide({path, out.name, "take", {m_labels[i]}, strategy.name, choice.rule, {}});
-      return std::nullopt;
+      return;
     }
     std::vector<std::size_t> missing;
     for (auto i : taking_part)
@@ -300,7 +326,7 @@ private:
       reason = "slerp needs exactly two versions, " + std::to_string(taking_part.size()) + " sides hold one";
     if (!reason.empty()) {
       conflict(path, out.name, reason);
-      return std::nullopt;
+      return;
     }
     TensorJob job;
     job.file = file_index;
@@ -316,7 +342,6 @@ private:
     out.id = {};
     m_plan.jobs.push_back(std::move(job));
     decide({path, out.name, "merge", labels_of(taking_part), strategy.name, choice.rule, {}});
-    return std::nullopt;
   }
 
   const Tree* m_base;

@@ -88,7 +88,9 @@ std::vector<LayoutChecksum> layout_checksums(const FileLayout& layout, std::span
     for (const auto& t : layout.tensors) holds_tensor = holds_tensor || (t.offset >= m.data_offset && t.offset < end);
     if (!holds_tensor) continue;
     LayoutChecksum c{m.data_offset, end, {}};
-    c.skeleton_offsets.push_back(skeleton_offset(layout, m.header_offset + formats::k_zip_local_crc));
+    // With a data descriptor the local header's CRC is 0 by the spec and stays so.
+    if (!(m.flags & formats::k_zip_flag_descriptor))
+      c.skeleton_offsets.push_back(skeleton_offset(layout, m.header_offset + formats::k_zip_local_crc));
     c.skeleton_offsets.push_back(skeleton_offset(layout, m.central_offset + formats::k_zip_central_crc));
     if (m.flags & formats::k_zip_flag_descriptor) {
       std::uint64_t at = end;

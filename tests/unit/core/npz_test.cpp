@@ -49,6 +49,7 @@ struct Member {
   bool zip64_local = false;    // sizes in a zip64 extra of the local header (numpy.savez does so)
   bool zip64_central = false;  // sizes and offset in a zip64 extra of the central directory
   std::string local_name = {}; // when set, the local header names this instead
+  bool descriptor = false;     // flag bit 3: CRC and sizes in a signed descriptor after the data
 };
 
 struct Zip {
@@ -66,7 +67,7 @@ Zip make_zip(const std::vector<Member>& members, bool zip64_eocd = false, std::s
     const std::string& name = m.local_name.empty() ? m.name : m.local_name;
     put(out, 0x04034b50, 4);
     put(out, 20, 2);
-    put(out, 0, 2);
+    put(out, m.descriptor ? 8 : 0, 2);
     put(out, m.method, 2);
     put(out, 0, 4);  // time, date
     put(out, 0, 4);  // crc32: not checked by coral
@@ -82,6 +83,12 @@ Zip make_zip(const std::vector<Member>& members, bool zip64_eocd = false, std::s
       put(out, m.data.size(), 8);
     }
     out += m.data;
+    if (m.descriptor) {
+      put(out, 0x08074b50, 4);
+      put(out, 0, 4);  // crc32
+      put(out, m.data.size(), 4);
+      put(out, m.data.size(), 4);
+    }
   }
   const std::uint64_t cd_offset = out.size();
   for (std::size_t i = 0; i < members.size(); ++i) {
@@ -91,7 +98,7 @@ Zip make_zip(const std::vector<Member>& members, bool zip64_eocd = false, std::s
     put(out, 0x02014b50, 4);
     put(out, 20, 2);
     put(out, 20, 2);
-    put(out, 0, 2);
+    put(out, m.descriptor ? 8 : 0, 2);
     put(out, m.method, 2);
     put(out, 0, 8);  // time, date, crc32
     put(out, x ? 0xFFFFFFFF : m.data.size(), 4);
@@ -330,6 +337,18 @@ TEST(NpzTest, ChecksumsOverTensorsAreFoundInTheSkeleton) {
   EXPECT_EQ(checksums[0].end, w_data + k_w.size());
   EXPECT_EQ(checksums[0].skeleton_offsets, (std::vector<std::uint64_t>{in_skeleton(z.local[0] + 14), in_skeleton(z.central[0] + 16)}));
   EXPECT_EQ(checksums[1].skeleton_offsets, (std::vector<std::uint64_t>{in_skeleton(z.local[2] + 14), in_skeleton(z.central[2] + 16)}));
+  // With a data descriptor, the descriptor and the central directory hold it; the local
+  // header's stays 0, as the zip spec wants.
+  Member described{"w.npy", k_w};
+  described.descriptor = true;
+  const Zip d = make_zip({described});
+  const FileLayout dl = parse(d.bytes);
+  const std::string ds = extract_skeleton(dl, as_bytes(d.bytes));
+  const auto dc = layout_checksums(dl, as_bytes(ds), d.bytes.size());
+  ASSERT_EQ(dc.size(), 1u);
+  const std::uint64_t data_end = d.local[0] + 30 + 5 + k_w.size();
+  const std::uint64_t tensor = dl.tensors[0].length;  // skeleton offsets after it are this much lower
+  EXPECT_EQ(dc[0].skeleton_offsets, (std::vector<std::uint64_t>{d.central[0] + 16 - tensor, data_end + 4 - tensor}));
   // Other formats keep none.
   FileLayout st = layout;
   st.format = FileFormat::safetensors;

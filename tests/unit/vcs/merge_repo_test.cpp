@@ -192,7 +192,35 @@ TEST_F(MergeRepoTest, SoupChecksForLocalChangesBeforeEvaluatingAnything) {
   o.strategy.name = "soup";
   o.eval_command = "touch " + (dir.path() / "evaluated").string() + "; echo 1 {}";
   EXPECT_THROW(merge(*repo, o), ConflictError);
+  o.dry_run = true;  // a dry run refuses the same way
+  EXPECT_THROW(merge(*repo, o), ConflictError);
   EXPECT_FALSE(std::filesystem::exists(dir.path() / "evaluated"));
+  // An untracked file where a side has one: refused before evaluating too.
+  checkout(*repo, {.rev = "main", .force = true});
+  checkout(*repo, {.rev = "ft-b"});
+  test::write_file(dir.path() / "extra.txt", "b's");
+  add(*repo, {.paths = {"extra.txt"}});
+  commit(*repo, {.message = "extra"});
+  checkout(*repo, {.rev = "main"});
+  test::write_file(dir.path() / "extra.txt", "mine");
+  o.dry_run = false;
+  EXPECT_THROW(merge(*repo, o), ConflictError);
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "evaluated"));
+}
+
+TEST_F(MergeRepoTest, TwoSideStrategiesNameTheSides) {
+  branch_with("ft-a", model(weights(1, 0.3), bias(1)));
+  branch_with("ft-b", model(weights(2, 0.3), bias(2)));
+  branch_with("ft-c", model(weights(3, 0.3), bias(3)));
+  MergeOptions o = ties3();
+  o.strategy = {};
+  o.strategy.name = "theirs";
+  try {
+    merge(*repo, o);
+    ADD_FAILURE() << "theirs with three sides";
+  } catch (const UsageError& e) {
+    EXPECT_EQ(std::string(e.what()), "--strategy: strategy 'theirs' needs exactly two sides, not 3 (ft-a, ft-b, ft-c)");
+  }
 }
 
 TEST_F(MergeRepoTest, ScratchDirectoriesOfDeadSoupsAreRemoved) {

@@ -377,17 +377,49 @@ TEST(MergePlanTest, SoupAveragesWhatTheIngredientsHoldDifferently) {
   EXPECT_EQ(soup.find("m.st", "b")->action, "unchanged");
 }
 
-TEST(MergePlanTest, OursTakesItsWholeFileWhenOnlyTheOtherSideReshaped) {
-  const Tree base = tree({tensor_file("m.st", {tensor("a", "a0", 8)})});
-  const Tree ours = tree({tensor_file("m.st", {tensor("a", "a1", 8)})});
-  const Tree theirs = tree({tensor_file("m.st", {tensor("a", "a2", 8, core::DType::f32, {3})}, "s2")});
+// ours/theirs choose between versions; a version that does not fit the merged layout (the other
+// side reshaped the tensor) is a conflict naming both, never a silent take-over of the file.
+TEST(MergePlanTest, OursCannotTakeAVersionThatDoesNotFitTheMergedLayout) {
+  const Tree base = tree({tensor_file("m.st", {tensor("a", "a0", 8), tensor("u", "u0", 24)})});
+  const Tree ours = tree({tensor_file("m.st", {tensor("a", "a1", 8), tensor("u", "u0", 24)})});
+  const Tree theirs = tree({tensor_file("m.st", {tensor("a", "a2", 8, core::DType::f32, {2, 2}), tensor("u", "u2", 24)}, "s2")});
   const auto p = run_plan(&base, {ours, theirs}, "ours");
-  EXPECT_EQ(p.plan.conflicts, 0u);
+  EXPECT_EQ(p.plan.conflicts, 1u);
+  EXPECT_EQ(p.find("m.st", "a")->reason, "main's version F32 [4] does not fit the merged layout (F32 [2,2])");
+  EXPECT_EQ(p.find("m.st", "u")->action, "take");  // changed on theirs only: still taken
+  const auto t = run_plan(&base, {ours, theirs}, "theirs");
+  EXPECT_EQ(t.plan.conflicts, 0u);
+  EXPECT_EQ(t.plan.tree.files[0].tensors[0].id, fake_id("a2"));
+}
+
+TEST(MergePlanTest, ADeletionAgainstAModeChangeConflicts) {
+  FileEntry run0 = raw_file("run.sh", "v0"), run_x = run0;
+  run_x.mode = 0755;
+  const Tree base = tree({run0}), ours = tree({}), theirs = tree({run_x});
+  const auto p = run_plan(&base, {ours, theirs});
+  EXPECT_EQ(p.plan.conflicts, 1u);
+  EXPECT_EQ(p.find("run.sh")->reason, "deleted on main, changed on ft-a");
+}
+
+TEST(MergePlanTest, TensorsOfAFileTakenWholeSayWhichChanged) {
+  const Tree base = tree({tensor_file("m.st", {tensor("a", "a0", 8), tensor("b", "b0", 24)}), raw_file("n", "0")});
+  const Tree ours = tree({tensor_file("m.st", {tensor("a", "a0", 8), tensor("b", "b0", 24)}), raw_file("n", "1")});
+  const Tree theirs = tree({tensor_file("m.st", {tensor("a", "a2", 8), tensor("b", "b0", 24)}), raw_file("n", "0")});
+  const auto p = run_plan(&base, {ours, theirs});
   EXPECT_EQ(p.find("m.st")->action, "take");
-  EXPECT_EQ(p.find("m.st")->from, std::vector<std::string>{"main"});
-  EXPECT_EQ(p.plan.tree.files[0].id, fake_id("s"));
-  EXPECT_EQ(p.plan.tree.files[0].tensors[0].id, fake_id("a1"));
-  EXPECT_EQ(run_plan(&base, {ours, theirs}, "theirs").plan.tree.files[0].id, fake_id("s2"));
+  EXPECT_EQ(p.find("m.st", "a")->action, "take");
+  EXPECT_EQ(p.find("m.st", "a")->from, std::vector<std::string>{"ft-a"});
+  EXPECT_EQ(p.find("m.st", "b")->action, "unchanged");
+}
+
+TEST(MergePlanTest, SoupTakesWhatCannotBeAveraged) {
+  const Tree base = tree({tensor_file("m.st", {tensor("w", "w0", 8), tensor("step", "s0", 24, core::DType::i32)})});
+  const Tree a = tree({tensor_file("m.st", {tensor("w", "w1", 8), tensor("step", "s1", 24, core::DType::i32)})});
+  const Tree b = tree({tensor_file("m.st", {tensor("w", "w2", 8), tensor("step", "s0", 24, core::DType::i32)})});
+  const auto p = run_plan(&base, {a, b}, "soup");
+  EXPECT_EQ(p.plan.conflicts, 0u);
+  EXPECT_EQ(p.find("m.st", "step")->action, "take");
+  EXPECT_EQ(p.find("m.st", "w")->action, "merge");
 }
 
 TEST(MergePlanTest, AModeChangeMergesWithAContentChange) {
