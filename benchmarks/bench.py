@@ -5,6 +5,8 @@ Called by benchmarks/run.sh (which builds coral and generates the data); usable 
 
     /usr/bin/python3 benchmarks/bench.py --coral build-bench/src/cli/coral --data DIR \
         --work DIR [--reps 5] [--out docs/performance.md] [--command "..."] [--z19 first]
+    /usr/bin/python3 benchmarks/bench.py --coral ... --data DIR --work DIR --sections merge \
+        [--merge-reps 5] [--splice docs/performance.md]     (the merge section alone, to stdout)
 
 DIR (--data) is what `benchmarks/data/gen_checkpoints.py --sets all` writes: fp32/epoch-1..N,
 bf16/epoch-1..N, finetune/ft-1..K, quantized/{int8,dequant}, metrics.jsonl (a directory with
@@ -33,6 +35,16 @@ Throughput, on the FP32 series, every repetition running every tool on the same 
     coral checkout            the newest and the oldest commit, each into an empty ckpt/
                               (`rm -r ckpt; coral checkout -f REV`), checked byte for byte once
     coral status              twice on the unchanged tree; the second run is reported
+
+Merge (`--merge-reps`, default 5; `--sections merge` runs this alone):
+
+    coral merge               the last FP32 epoch committed on main, ft-1..3 each on a branch from
+                              main; per repetition and strategy (average, ties, dare-ties,
+                              task-arithmetic) a fresh `cp -a` of that repository and a new branch
+                              from main (untimed), then `coral merge ft-1 ft-2 ft-3 --strategy S`
+    ref_merge.py              benchmarks/ref_merge.py: the same merge in float32 numpy, from the
+                              generated files into an empty directory; checked against coral's
+                              merged working tree once per strategy
 
 The page cache is warmed (every input file read) before the first repetition and `sync` runs
 before every timed step, so no tool pays for another's dirty pages. Times are wall-clock; each
@@ -359,6 +371,246 @@ def big_tensor_pass(coral: str, work: str, gib: int) -> dict:
             "add_s": add.wall, "co_s": co.wall, "zstd_s": z.wall, "zstd_d_s": zd.wall}
 
 
+# ---- merge: coral merge against benchmarks/ref_merge.py -----------------------------------------
+
+MERGE_STRATEGIES: list[tuple[str, list[str]]] = [
+    ("average", []),
+    ("ties", ["--density", "0.3"]),
+    ("dare-ties", ["--density", "0.3", "--seed", "1"]),
+    ("task-arithmetic", ["--lambda", "0.7"]),
+]
+
+
+@dataclass
+class MergeRep:
+    wall: float
+    cpu: float
+    rss: int  # bytes
+
+
+def place_copy(ckpt_dir: str, c: Ckpt) -> None:
+    """As place(), but copies: the merge benchmark's checkouts must never reach the data."""
+    os.makedirs(ckpt_dir, exist_ok=True)
+    for f in os.listdir(ckpt_dir):
+        os.unlink(os.path.join(ckpt_dir, f))
+    for f in c.files:
+        shutil.copyfile(os.path.join(c.dir, f), os.path.join(ckpt_dir, f))
+
+
+def merge_check(coral_dir: str, np_dir: str, base: Ckpt, sides: list[Ckpt] | None = None,
+                ties_density: float | None = None) -> dict:
+    """Compares coral's merged checkpoint with ref_merge.py's, tensor by tensor: max |coral − numpy|,
+    the count of elements differing by more than 1e-6, ‖coral − numpy‖ / ‖coral − base‖ and
+    ‖numpy − base‖ / ‖coral − base‖ (the merged task vectors' norms); whether the other files agree.
+    With ties_density, also TIES recomputed in numpy with coral's tie-break for equal magnitudes
+    (a stable argsort, docs/merge.md "Definitions"): the count of elements then differing by > 1e-6."""
+    import numpy as np
+    import ref_merge  # benchmarks/ref_merge.py
+    res = {"max_abs": 0.0, "over_1e6": 0, "elements": 0, "other_files_equal": True, "stable_over_1e6": 0}
+    d2 = c2 = p2 = 0.0
+    for f in base.files:
+        a, b = os.path.join(coral_dir, f), os.path.join(np_dir, f)
+        if not f.endswith(".safetensors"):
+            res["other_files_equal"] &= filecmp.cmp(a, b, shallow=False)
+            continue
+        sc, sn, sb = (ref_merge.SafeTensors(p) for p in (a, b, os.path.join(base.dir, f)))
+        for name in sb.tensors:
+            x = sc.array(name).astype(np.float64)
+            y = sn.array(name).astype(np.float64)
+            z = sb.array(name).astype(np.float64)
+            diff = np.abs(x - y)
+            res["max_abs"] = max(res["max_abs"], float(diff.max()))
+            res["over_1e6"] += int(np.count_nonzero(diff > 1e-6))
+            res["elements"] += x.size
+            d2 += float(np.dot(x - y, x - y))
+            c2 += float(np.dot(x - z, x - z))
+            p2 += float(np.dot(y - z, y - z))
+            if ties_density is not None and sides:
+                b32 = sb.array(name)
+                deltas = np.stack([ref_merge.SafeTensors(os.path.join(c.dir, f)).array(name) - b32 for c in sides])
+                k = int(ties_density * b32.size)
+                trimmed = np.zeros_like(deltas)
+                for i in range(len(sides)):
+                    idx = np.argsort(-np.abs(deltas[i]), kind="stable")[:k]
+                    trimmed[i][idx] = deltas[i][idx]
+                r = b32 + ref_merge.ties_combine(trimmed)
+                res["stable_over_1e6"] += int(np.count_nonzero(np.abs(x - r) > 1e-6))
+        del sc, sn, sb
+    res["rel"] = (d2 / c2) ** 0.5 if c2 > 0 else float("nan")
+    res["norm_ratio"] = (p2 / c2) ** 0.5 if c2 > 0 else float("nan")
+    return res
+
+
+def merge_section(coral: str, sets: dict[str, DataSet], work: str, reps: int, command: str = "") -> str:
+    """Times `coral merge ft-1 ft-2 ft-3 --strategy S` against benchmarks/ref_merge.py, best of
+    `reps`, and returns the report's "## Merge" section (markdown)."""
+    if "finetune" not in sets or len(sets["finetune"].ckpts) < 3:
+        raise BenchError("the merge benchmark needs 3 fine-tunes (finetune/ft-1..3 in --data)")
+    t0_all = time.time()
+    base = sets["fp32"].ckpts[-1]  # the fine-tunes continue from the last FP32 epoch
+    fts = sets["finetune"].ckpts[:3]
+    names = [c.name for c in fts]
+    ref_script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ref_merge.py")
+    prewarm(base.paths + [p for c in fts for p in c.paths] + [coral])
+    load_start = os.getloadavg()
+
+    # The repository: the base on main, each fine-tune on its own branch from main (untimed).
+    repo = os.path.join(work, "repo-merge")
+    shutil.rmtree(repo, ignore_errors=True)
+    os.makedirs(repo)
+    log(f"merge: setting up {repo} ({base.name} on main, {', '.join(names)} on branches)")
+    run([coral, "init"], cwd=repo)
+    ckpt = os.path.join(repo, "ckpt")
+    place_copy(ckpt, base)
+    run([coral, "add", "ckpt"], cwd=repo)
+    run([coral, "commit", "-m", base.name], cwd=repo)
+    for c in fts:
+        run([coral, "checkout", "-q", "-b", c.name, "main"], cwd=repo)
+        place_copy(ckpt, c)
+        run([coral, "add", "ckpt"], cwd=repo)
+        run([coral, "commit", "-m", c.name], cwd=repo)
+    run([coral, "checkout", "-q", "main"], cwd=repo)
+    repo_bytes = du_sb(os.path.join(repo, ".coral"))
+
+    copy = os.path.join(work, "merge-rep")
+    np_out = os.path.join(work, "merge-np")
+    coral_t: dict[str, list[MergeRep]] = {s: [] for s, _ in MERGE_STRATEGIES}
+    np_t: dict[str, list[MergeRep]] = {s: [] for s, _ in MERGE_STRATEGIES}
+    added: dict[str, int] = {}
+    summary: dict[str, str] = {}
+    checks: dict[str, dict] = {}
+    for r in range(reps):
+        for strat, params in MERGE_STRATEGIES:
+            # coral: a fresh copy of the repository, a fresh branch from main (untimed); `status`
+            # refreshes the copy's stat cache (new inodes), as it would be in the original.
+            shutil.rmtree(copy, ignore_errors=True)
+            subprocess.run(["cp", "-a", repo, copy], check=True)
+            run([coral, "status"], cwd=copy)
+            run([coral, "checkout", "-q", "-b", f"m-{strat}-{r + 1}", "main"], cwd=copy)
+            before = du_sb(os.path.join(copy, ".coral"))
+            os.sync()
+            m = run([coral, "merge"] + names + ["--strategy", strat] + params, cwd=copy, rss=True)
+            coral_t[strat].append(MergeRep(m.wall, m.cpu, m.maxrss_kb * 1024))
+            added[strat] = du_sb(os.path.join(copy, ".coral")) - before
+            # numpy: into an empty output directory
+            shutil.rmtree(np_out, ignore_errors=True)
+            os.sync()
+            p = run(["/usr/bin/python3", ref_script, "--base", base.dir, "--out", np_out, "--strategy", strat]
+                    + params + [c.dir for c in fts], rss=True)
+            np_t[strat].append(MergeRep(p.wall, p.cpu, p.maxrss_kb * 1024))
+            if r == 0:
+                summary[strat] = next((l for l in m.stdout.splitlines() if l.startswith("merged")), "")
+                checks[strat] = merge_check(os.path.join(copy, "ckpt"), np_out, base, fts,
+                                            float(params[1]) if strat == "ties" else None)
+            shutil.rmtree(copy)
+            log(f"merge rep {r + 1}/{reps} {strat}: coral {m.wall:.2f} s, numpy {p.wall:.2f} s")
+    shutil.rmtree(np_out, ignore_errors=True)
+    shutil.rmtree(repo, ignore_errors=True)
+    load_end = os.getloadavg()
+
+    side_bytes = sum(c.raw for c in fts)
+    n_tensors = sum(len(ref_coders.read_safetensors(p_)[1]) for p_ in base.paths if p_.endswith(".safetensors"))
+    rows = ["| strategy | coral merge | numpy (ref_merge.py) | coral ÷ numpy | per repetition | coral CPU | "
+            "numpy CPU | coral peak RSS | numpy peak RSS | stored by the merge | coral input read | "
+            "check against numpy |",
+            "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---|"]
+    for strat, params in MERGE_STRATEGIES:
+        cb = min(coral_t[strat], key=lambda x: x.wall)
+        nb = min(np_t[strat], key=lambda x: x.wall)
+        per = ", ".join(f"{c.wall / n.wall:.1f}" for c, n in zip(coral_t[strat], np_t[strat]))
+        read = side_bytes + (base.raw if strat != "average" else 0)
+        ck = checks[strat]
+        if strat in ("average", "task-arithmetic"):
+            verdict = f"max \\|Δ\\| {ck['max_abs']:.1e} (< 1e-6: {'ok' if ck['max_abs'] < 1e-6 else '**FAILED**'})"
+        elif strat == "ties":
+            frac = ck["over_1e6"] / ck["elements"]
+            verdict = (f"{ck['over_1e6']:,} of {ck['elements']:,} elements differ by > 1e-6 ({frac:.1e}; max "
+                       f"\\|Δ\\| {ck['max_abs']:.1e}): {'ok' if frac < 1e-4 else '**FAILED**'}; with coral's "
+                       f"tie-break in the trim (stable argsort): {ck['stable_over_1e6']:,} differ")
+        else:
+            verdict = (f"other masks: ‖numpy − base‖ ÷ ‖coral − base‖ = {ck['norm_ratio']:.4f} "
+                       f"({'ok' if abs(ck['norm_ratio'] - 1) < 0.01 else '**FAILED**'}), ‖coral − numpy‖ ÷ "
+                       f"‖coral − base‖ = {ck['rel']:.2f}")
+        if not ck["other_files_equal"]:
+            verdict += "; json files differ: **FAILED**"
+        label = f"`{strat}{' ' + ' '.join(params) if params else ''}`"
+        rows.append(f"| {label} | {cb.wall:.2f} s | {nb.wall:.2f} s | **{cb.wall / nb.wall:.2f}×** | {per} | "
+                    f"{cb.cpu:.2f} s | {nb.cpu:.2f} s | {cb.rss / MiB:.0f} MiB | {nb.rss / MiB:.0f} MiB | "
+                    f"{added[strat] / MB:.1f} MB | {read / MB:.0f} MB, {read / MB / cb.wall:.0f} MB/s | {verdict} |")
+    cver = run([coral, "--version"]).stdout.strip()
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    git = subprocess.run(["git", "-C", root, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(["git", "-C", root, "status", "--porcelain", "--untracked-files=no"],
+                           capture_output=True, text=True).stdout.strip()
+    import numpy as np
+    lines = [
+        "## Merge", "",
+        f"`coral merge {' '.join(names)} --strategy S` against `benchmarks/ref_merge.py`, a numpy script "
+        f"doing the same job the way a mergekit-style Python tool does, on the same files in the same run. "
+        f"The repository: {base.name} ({base.raw / MB:.1f} MB, {len(base.files)} files) committed on main, each "
+        f"fine-tune committed on its own branch from main ({repo_bytes / MB:.1f} MB in `.coral`). Each "
+        f"repetition of each strategy merges in a fresh copy of that repository (`cp -a`, then `coral status` "
+        f"and `coral checkout -q -b m-S-N main`, untimed), so every merge stores its tensors anew; then "
+        f"`ref_merge.py` writes the same merge into an empty directory. Wall times are best of {reps} "
+        f"(per repetition: coral ÷ numpy of that repetition); CPU is user + sys of the best repetition; peak "
+        f"RSS from `/usr/bin/time -v` (both map their inputs, so mapped file pages count); *stored by the "
+        f"merge* is the growth of `du -sb .coral`; *coral input read* is the bytes of the sides (and of the "
+        f"base, for the strategies with task vectors) over coral's time.",
+        "",
+        *rows,
+        "",
+        f"What each time includes. coral: reading every side (and the base) from its packs, decoding and "
+        f"verifying it, the arithmetic in double with the result rounded once to float32, encoding and "
+        f"storing the merged tensors (the merged model is {base.raw / MB:.0f} MB before coral's compression), "
+        f"writing the changed files (both shards) into the working tree and "
+        f"the index, and the merge commit; it runs on {os.cpu_count()} threads (its default). numpy "
+        f"(`/usr/bin/python3`, numpy {np.__version__}, one thread): starting Python and importing numpy, "
+        f"reading the safetensors files through mmap and `np.frombuffer`, float32 arithmetic per tensor "
+        f"(`np.argpartition` for TIES' trim, `np.random.default_rng(1)` for DARE's mask), and writing the "
+        f"merged shards (the base's header byte for byte) and copies of the json files; it stores nothing "
+        f"and commits nothing.",
+        "",
+        "coral's summary lines: " + "; ".join(f"`{summary[st]}`" for st, _ in MERGE_STRATEGIES if summary.get(st))
+        + f" (the model has {n_tensors} tensors).",
+        "",
+        "The check compares coral's merged working tree with numpy's output, element by element, in the "
+        "first repetition. They are close but not bit-identical, by design: coral computes in double and "
+        "rounds once (docs/merge.md, \"Definitions\"), numpy in float32; TIES' trim breaks ties of equal "
+        "magnitude by index in coral and arbitrarily in `np.argpartition` (so the check also recomputes "
+        "TIES with a stable `np.argsort`, coral's tie-break, and counts the elements that still differ); "
+        "DARE's mask comes from coral's own counter-based stream, so dare-ties can only be compared "
+        "statistically (the norm of the merged task vector). The json files, unchanged on every side, "
+        + ("are equal in every strategy's output." if all(c["other_files_equal"] for c in checks.values())
+           else "**differ** (see the table)."),
+        "",
+        f"Measured {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')} on a noisy "
+        f"shared VM with {os.cpu_count()} cores; load average (1 min) {load_start[0]:.2f} at "
+        f"the start, {load_end[0]:.2f} at the end. {cver} (git {git}{', with local changes' if dirty else ''}). "
+        f"The section took {(time.time() - t0_all) / 60:.1f} min"
+        + (f"; `{command}`." if command else "."),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def splice_section(path: str, section: str, title: str = "## Merge") -> None:
+    """Puts `section` into the report at `path`: in place of an older section with the same title,
+    else before the micro-benchmarks (or the notes), else at the end."""
+    text = open(path).read() if os.path.exists(path) else ""
+    lines = text.split("\n")
+    if title in lines:
+        i = lines.index(title)
+        j = next((k for k in range(i + 1, len(lines)) if lines[k].startswith("## ")), len(lines))
+        lines[i:j] = section.rstrip("\n").split("\n") + [""]
+    else:
+        at = next((k for k, l in enumerate(lines) if l.startswith("## Micro-benchmarks")), None)
+        if at is None:
+            at = next((k for k, l in enumerate(lines) if l.startswith("## Notes")), len(lines))
+        lines[at:at] = section.rstrip("\n").split("\n") + [""]
+    with open(path, "w") as f:
+        f.write("\n".join(lines))
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--coral", required=True)
@@ -374,6 +626,13 @@ def main() -> int:
     ap.add_argument("--micro", help="google-benchmark JSON output of coral_bench, to include")
     ap.add_argument("--big-gib", type=int, default=4,
                     help="memory pass: a checkpoint of this many 1 GiB float32 tensors (0: skip)")
+    ap.add_argument("--sections", choices=("all", "merge"), default="all",
+                    help="merge: only the merge benchmark; its section is printed (and written to --out "
+                         "alone, or spliced into --splice)")
+    ap.add_argument("--merge-reps", type=int, default=5,
+                    help="repetitions of each merge (0: no merge section)")
+    ap.add_argument("--splice", help="put the merge section into this existing report, in place of an "
+                                     "older one (else before the micro-benchmarks)")
     args = ap.parse_args()
 
     coral = os.path.abspath(args.coral)
@@ -382,6 +641,20 @@ def main() -> int:
     os.makedirs(work, exist_ok=True)
     t_bench = time.time()
     sets = load_sets(data)
+    if args.sections == "merge":
+        if args.merge_reps < 1:
+            raise BenchError("--sections merge needs --merge-reps >= 1")
+        section = merge_section(coral, sets, work, args.merge_reps, args.command or " ".join(sys.argv))
+        print(section)
+        if args.out:
+            with open(args.out, "w") as f:
+                f.write(section)
+            log(f"wrote {args.out}")
+        if args.splice:
+            splice_section(args.splice, section)
+            log(f"put the merge section into {args.splice}")
+        log(f"done in {(time.time() - t_bench) / 60:.1f} min")
+        return 0
     fp32 = sets["fp32"]
     series = fp32.ckpts
     n = len(series)
@@ -615,6 +888,12 @@ def main() -> int:
         _, c_anon, c_file = run_sampled([coral, "checkout", "-f", rev], repo)
         anon_co, file_co = max(anon_co, c_anon), max(file_co, c_file)
     shutil.rmtree(repo)
+
+    # ---- merge: coral merge against a numpy reference -------------------------------------------
+    merge_md = ""
+    if args.merge_reps > 0 and "finetune" in sets and len(sets["finetune"].ckpts) >= 3:
+        log("merge benchmark")
+        merge_md = merge_section(coral, sets, work, args.merge_reps)
 
     # ------------------------------------------------------------------------------------------
     def best(f):
@@ -937,6 +1216,8 @@ series: best of {args.reps}, as above; the other sets: one run each, so read the
 
 {chr(10).join(reading)}
 """
+    if merge_md:
+        doc += "\n" + merge_md
     if args.micro and os.path.exists(args.micro):
         doc += "\n" + micro_section(args.micro)
     if args.notes and os.path.exists(args.notes):
@@ -952,6 +1233,9 @@ series: best of {args.reps}, as above; the other sets: one run each, so read the
     print("\n".join(mem))
     print()
     print("\n".join(targets))
+    if merge_md:
+        print()
+        print(merge_md)
     if args.out:
         with open(args.out, "w") as f:
             f.write(doc)

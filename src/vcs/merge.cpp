@@ -71,11 +71,14 @@ Tree build_tree(Repository& repo, const MergePlan& plan, core::ThreadPool& pool,
   for (const auto& job : plan.jobs) {
     FileEntry& file = tree.files[job.file];
     TensorEntry& out = file.tensors[job.tensor];
-    std::vector<std::vector<std::byte>> data;
-    for (const auto& side : job.sides) data.push_back(db.read_data(side.id));
-    std::vector<std::byte> base_data;
+    // Every side (and the base) read, decoded and verified at once, one per thread.
     const bool needs_base = method_needs_base(method_of(job.strategy.name));
-    if (needs_base) base_data = db.read_data(job.base->id);
+    std::vector<std::vector<std::byte>> data(job.sides.size() + 1);
+    pool.parallel_for(data.size(), [&](std::size_t i) {
+      if (i < job.sides.size()) data[i] = db.read_data(job.sides[i].id);
+      else if (needs_base) data[i] = db.read_data(job.base->id);
+    });
+    const std::vector<std::byte>& base_data = data.back();
     std::vector<TensorView> views;
     for (std::size_t i = 0; i < job.sides.size(); ++i)
       views.push_back({job.sides[i].dtype, job.sides[i].big_endian, data[i]});
