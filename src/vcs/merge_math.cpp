@@ -218,27 +218,6 @@ Trim plan_trim(const TensorView& x, const TensorView& b, std::uint64_t n, double
 // b + delta, except that a zero delta leaves b as it is (its sign of zero too: -0.0 + 0.0 is +0.0).
 double plus(double b, double delta) noexcept { return delta == 0.0 ? b : b + delta; }
 
-double weighted_sum(const std::vector<double>& w, const std::vector<double>& t) noexcept {
-  double s = w[0] * t[0];
-  for (std::size_t i = 1; i < t.size(); ++i) s += w[i] * t[i];
-  return s;
-}
-
-// TIES' sign election ("sum") and disjoint mean: M / D over the sides agreeing with the sign
-// (M alone without normalize, mergekit's dare_ties default).
-double ties_mean(const std::vector<double>& w, const std::vector<double>& t, bool normalize) noexcept {
-  const double elected = weighted_sum(w, t) >= 0.0 ? 1.0 : -1.0;
-  double m = 0.0, d = 0.0;
-  for (std::size_t i = 0; i < t.size(); ++i) {
-    const double di = w[i] * t[i];
-    const bool agrees = elected > 0.0 ? di > 0.0 : di < 0.0;  // sign(0) = 0 and NaN never agree
-    m += agrees ? di : 0.0;
-    d += agrees ? w[i] : 0.0;
-  }
-  if (!normalize) return m;
-  if (d == 0.0) d = 1.0;
-  return m / d;
-}
 
 // slerp's coefficients: r = c0 * a + c1 * c.
 std::pair<double, double> slerp_coefficients(const TensorView& a, const TensorView& c, std::uint64_t n, double t,
@@ -378,57 +357,73 @@ std::vector<std::byte> merge_tensor(MergeMethod method, const MergeParams& param
   if (method == MergeMethod::slerp) slerp = slerp_coefficients(sides[0], sides[1], count, params.t, pool);
 
   const std::size_t width = core::dtype_size(ours.dtype);
+  // A block at a time, in loops over the block's elements (which the compiler vectorizes where
+  // there are no per-element choices); for each element the operations and their order are the
+  // definitions' (docs/merge.md "Definitions").
   for_blocks(count, pool, [&](std::size_t j, std::uint64_t begin, std::uint64_t end) {
-    std::vector<double> t(n);
-    std::vector<std::uint64_t> equal_seen(n, 0);
-    for (std::size_t i = 0; i < n; ++i)
-      if (!trims[i].all) equal_seen[i] = trims[i].equal_before[j];
     const auto len = static_cast<std::size_t>(end - begin);
     std::vector<double> values(len * (n + 1));  // side i at [i * len, (i + 1) * len), the base last
     for (std::size_t i = 0; i < n; ++i) decode(sides[i], begin, end, values.data() + i * len);
+    const double* bv = values.data() + n * len;
     if (needs_base) decode(b, begin, end, values.data() + n * len);
-    for (std::uint64_t e = begin; e < end; ++e) {
-      const auto k = static_cast<std::size_t>(e - begin);
-      const double bv = needs_base ? values[n * len + k] : 0.0;
+    // Task vectors, trimmed (TIES) or dropped and rescaled (DARE), in place of the sides.
+    if (needs_base) {
       for (std::size_t i = 0; i < n; ++i) {
-        const double xi = values[i * len + k];
-        if (!needs_base) {
-          t[i] = xi;
-        } else if (method == MergeMethod::ties) {
-          const double tau = xi - bv;
-          t[i] = trims[i].keeps(magnitude(tau), equal_seen[i]) ? tau : 0.0;
-        } else if (dare) {
-          t[i] = dare_keep(streams[i], e, params.density) ? (xi - bv) / params.density : 0.0;
-        } else {
-          t[i] = xi - bv;
+        double* t = values.data() + i * len;
+        std::uint64_t equal_seen = trims[i].all ? 0 : trims[i].equal_before[j];
+        for (std::size_t k = 0; k < len; ++k) {
+          const double tau = t[k] - bv[k];
+          if (method == MergeMethod::ties) t[k] = trims[i].keeps(magnitude(tau), equal_seen) ? tau : 0.0;
+          else if (dare) t[k] = dare_keep(streams[i], begin + k, params.density) ? tau / params.density : 0.0;
+          else t[k] = tau;
         }
       }
-      double r = 0.0;
-      switch (method) {
-        case MergeMethod::average: {
-          r = t[0];
-          for (std::size_t i = 1; i < n; ++i) r += t[i];
-          r /= static_cast<double>(n);
-          break;
-        }
-        case MergeMethod::weighted:
-          r = weighted_sum(w, t);
-          if (params.normalize) r /= weight_sum;
-          break;
-        case MergeMethod::task_arithmetic:
-        case MergeMethod::dare:
-          r = plus(bv, params.lambda * weighted_sum(w, t));
-          break;
-        case MergeMethod::ties:
-        case MergeMethod::dare_ties:
-          r = plus(bv, params.lambda * ties_mean(w, t, params.normalize));
-          break;
-        case MergeMethod::slerp:
-          r = slerp.first * t[0] + slerp.second * t[1];
-          break;
-      }
-      store(ours.dtype, ours.big_endian, r, out.data() + e * width);
     }
+    const double* t = values.data();
+    std::vector<double> r(len), m, d;
+    switch (method) {
+      case MergeMethod::average:
+        for (std::size_t k = 0; k < len; ++k) r[k] = t[k];
+        for (std::size_t i = 1; i < n; ++i)
+          for (std::size_t k = 0; k < len; ++k) r[k] += t[i * len + k];
+        for (std::size_t k = 0; k < len; ++k) r[k] /= static_cast<double>(n);
+        break;
+      case MergeMethod::weighted:
+      case MergeMethod::task_arithmetic:
+      case MergeMethod::dare:
+        for (std::size_t k = 0; k < len; ++k) r[k] = w[0] * t[k];
+        for (std::size_t i = 1; i < n; ++i)
+          for (std::size_t k = 0; k < len; ++k) r[k] += w[i] * t[i * len + k];
+        if (method != MergeMethod::weighted)
+          for (std::size_t k = 0; k < len; ++k) r[k] = plus(bv[k], params.lambda * r[k]);
+        else if (params.normalize)
+          for (std::size_t k = 0; k < len; ++k) r[k] /= weight_sum;
+        break;
+      case MergeMethod::ties:
+      case MergeMethod::dare_ties:
+        // Sign election by the weighted sum, then the sum M (and weight D) of the agreeing terms.
+        for (std::size_t k = 0; k < len; ++k) r[k] = w[0] * t[k];
+        for (std::size_t i = 1; i < n; ++i)
+          for (std::size_t k = 0; k < len; ++k) r[k] += w[i] * t[i * len + k];
+        m.assign(len, 0.0);
+        d.assign(len, 0.0);
+        for (std::size_t i = 0; i < n; ++i)
+          for (std::size_t k = 0; k < len; ++k) {
+            const double di = w[i] * t[i * len + k];
+            const bool agrees = r[k] >= 0.0 ? di > 0.0 : di < 0.0;  // sign(0) = 0 and NaN never agree
+            m[k] += agrees ? di : 0.0;
+            d[k] += agrees ? w[i] : 0.0;
+          }
+        for (std::size_t k = 0; k < len; ++k) {
+          const double mean = !params.normalize ? m[k] : m[k] / (d[k] == 0.0 ? 1.0 : d[k]);
+          r[k] = plus(bv[k], params.lambda * mean);
+        }
+        break;
+      case MergeMethod::slerp:
+        for (std::size_t k = 0; k < len; ++k) r[k] = slerp.first * t[k] + slerp.second * t[len + k];
+        break;
+    }
+    for (std::size_t k = 0; k < len; ++k) store(ours.dtype, ours.big_endian, r[k], out.data() + (begin + k) * width);
   });
   return out;
 }
