@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstring>
 #include <functional>
+#include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -20,7 +21,10 @@ namespace {
 
 using core::DType;
 
-constexpr std::uint64_t k_block = std::uint64_t{1} << 16;  // elements per parallel block (and slerp's sum block)
+constexpr std::uint64_t k_block = k_merge_block;  // elements per parallel block (and slerp's sum block)
+// In-memory tensors are read in pieces of this many elements (the passes that need every element
+// run a piece per task).
+constexpr std::uint64_t k_memory_piece = 16 * k_block;
 
 std::uint64_t splitmix64(std::uint64_t x) noexcept {
   std::uint64_t z = x + 0x9E3779B97F4A7C15ull;
@@ -47,9 +51,9 @@ bool dare_keep(std::uint64_t stream, std::uint64_t index, double density) noexce
   return u < density;
 }
 
-// Exact values of elements [begin, end) of a tensor, into out.
-void decode(const TensorView& v, std::uint64_t begin, std::uint64_t end, double* out) noexcept {
-  const std::byte* p = v.bytes.data();
+// Exact values of elements [begin, end) of a tensor whose bytes `v` start at element `first`.
+void decode(const TensorView& v, std::uint64_t first, std::uint64_t begin, std::uint64_t end, double* out) noexcept {
+  const std::byte* p = v.bytes.data() - first * core::dtype_size(v.dtype);
   const std::size_t len = static_cast<std::size_t>(end - begin);
   if (!v.big_endian) {
     switch (v.dtype) {
@@ -134,43 +138,70 @@ struct Trim {
 // A magnitude as an order-preserving integer key: NaN's -1 is 0, m >= 0 is its bits + 1.
 std::uint64_t magnitude_key(double m) noexcept { return m < 0.0 ? 0 : std::bit_cast<std::uint64_t>(m) + 1; }
 
-// Runs fn(block, magnitude keys of the block) over one side's task vector x - b.
-void for_magnitude_keys(const TensorView& x, const TensorView& b, std::uint64_t n, core::ThreadPool* pool,
-                        const std::function<void(std::size_t, std::span<const std::uint64_t>)>& fn) {
-  for_blocks(n, pool, [&](std::size_t j, std::uint64_t begin, std::uint64_t end) {
-    std::vector<double> xs(static_cast<std::size_t>(end - begin)), base(xs.size());
-    decode(x, begin, end, xs.data());
-    decode(b, begin, end, base.data());
-    std::vector<std::uint64_t> keys(xs.size());
-    for (std::size_t i = 0; i < xs.size(); ++i) keys[i] = magnitude_key(magnitude(xs[i] - base[i]));
-    fn(j, keys);
-  });
+// Runs fn(piece, begin, end) for the pieces of `piece` elements, on the pool when there is one.
+void for_pieces(std::uint64_t n, std::uint64_t piece, core::ThreadPool* pool,
+                const std::function<void(std::size_t, std::uint64_t, std::uint64_t)>& fn) {
+  const auto pieces = static_cast<std::size_t>((n + piece - 1) / piece);
+  const auto run = [&](std::size_t p) { fn(p, p * piece, std::min(n, (p + 1) * piece)); };
+  if (pool != nullptr && pieces > 1) {
+    pool->parallel_for(pieces, run);
+  } else {
+    for (std::size_t p = 0; p < pieces; ++p) run(p);
+  }
+}
+
+// Elements [begin, end) of a source, decoded.
+void read_values(const TensorSource& source, std::uint64_t begin, std::uint64_t end, std::vector<std::byte>& buffer,
+                 double* out) {
+  const std::span<const std::byte> bytes = source.read(begin, end, buffer);
+  decode({source.dtype, source.big_endian, bytes}, begin, begin, end, out);
+}
+
+// Runs fn(block, magnitude keys of the block) for the blocks of pieces [first, last) of one
+// side's task vector x - b, in order.
+void magnitude_keys(const TensorSource& x, const TensorSource& b, std::uint64_t n, std::uint64_t piece,
+                    std::size_t first, std::size_t last,
+                    const std::function<void(std::size_t, std::span<const std::uint64_t>)>& fn) {
+  std::vector<std::byte> xbuf, bbuf;
+  std::vector<double> xs, base;
+  std::vector<std::uint64_t> keys;
+  for (std::size_t p = first; p < last; ++p) {
+    const std::uint64_t begin = p * piece, end = std::min(n, begin + piece);
+    xs.resize(static_cast<std::size_t>(end - begin));
+    base.resize(xs.size());
+    read_values(x, begin, end, xbuf, xs.data());
+    read_values(b, begin, end, bbuf, base.data());
+    for (std::uint64_t block = begin; block < end; block += k_block) {
+      const std::uint64_t block_end = std::min(end, block + k_block);
+      keys.resize(static_cast<std::size_t>(block_end - block));
+      for (std::size_t i = 0; i < keys.size(); ++i) {
+        const std::size_t at = static_cast<std::size_t>(block - begin) + i;
+        keys[i] = magnitude_key(magnitude(xs[at] - base[at]));
+      }
+      fn(static_cast<std::size_t>(block / k_block), keys);
+    }
+  }
 }
 
 // The k-th largest magnitude (k >= 1), exactly: a radix select over the keys, 16 bits per pass,
 // holding no copy of the tensor.
-double kth_largest_magnitude(const TensorView& x, const TensorView& b, std::uint64_t n, std::uint64_t k,
-                             core::ThreadPool* pool) {
+double kth_largest_magnitude(const TensorSource& x, const TensorSource& b, std::uint64_t n, std::uint64_t piece,
+                             std::uint64_t k, core::ThreadPool* pool) {
   std::uint64_t prefix = 0, above = 0;  // keys above the selected range
+  const auto pieces = static_cast<std::size_t>((n + piece - 1) / piece);
   for (int shift = 48; shift >= 0; shift -= 16) {
-    // One histogram per thread's share of the blocks (integer counts: any split gives the same sum).
-    const std::size_t parts = pool != nullptr ? pool->size() : 1;
-    const auto blocks = static_cast<std::size_t>((n + k_block - 1) / k_block);
+    // One histogram per thread's share of the pieces (integer counts: any split gives the same sum).
+    const std::size_t parts = pool != nullptr ? std::min(pool->size(), pieces) : 1;
     std::vector<std::vector<std::uint64_t>> partial(parts);
     const std::uint64_t high_mask = shift == 48 ? 0 : ~std::uint64_t{0} << (shift + 16);
     const auto count_part = [&](std::size_t part) {
       std::vector<std::uint64_t>& local = partial[part];
       local.assign(1 << 16, 0);
-      std::vector<double> xs(k_block), base(k_block);
-      for (std::size_t j = part; j < blocks; j += parts) {
-        const std::uint64_t begin = j * k_block, end = std::min(n, begin + k_block);
-        decode(x, begin, end, xs.data());
-        decode(b, begin, end, base.data());
-        for (std::size_t i = 0; i < end - begin; ++i) {
-          const std::uint64_t key = magnitude_key(magnitude(xs[i] - base[i]));
+      const std::size_t first = pieces * part / parts, last = pieces * (part + 1) / parts;
+      magnitude_keys(x, b, n, piece, first, last, [&](std::size_t, std::span<const std::uint64_t> keys) {
+        for (const std::uint64_t key : keys)
           if ((key & high_mask) == prefix) ++local[(key >> shift) & 0xFFFF];
-        }
-      }
+      });
     };
     if (parts > 1) pool->parallel_for(parts, count_part);
     else count_part(0);
@@ -184,7 +215,8 @@ double kth_largest_magnitude(const TensorView& x, const TensorView& b, std::uint
   return prefix == 0 ? -1.0 : std::bit_cast<double>(prefix - 1);
 }
 
-Trim plan_trim(const TensorView& x, const TensorView& b, std::uint64_t n, double density, core::ThreadPool* pool) {
+Trim plan_trim(const TensorSource& x, const TensorSource& b, std::uint64_t n, std::uint64_t piece, double density,
+               core::ThreadPool* pool) {
   Trim plan;
   if (density >= 1.0) return plan;
   const auto k = static_cast<std::uint64_t>(std::floor(density * static_cast<double>(n)));
@@ -196,14 +228,16 @@ Trim plan_trim(const TensorView& x, const TensorView& b, std::uint64_t n, double
     plan.threshold = INFINITY;
     return plan;
   }
-  plan.threshold = kth_largest_magnitude(x, b, n, k, pool);
+  plan.threshold = kth_largest_magnitude(x, b, n, piece, k, pool);
   const std::uint64_t threshold_key = magnitude_key(plan.threshold);
   std::vector<std::uint64_t> greater(blocks, 0), equal(blocks, 0);
-  for_magnitude_keys(x, b, n, pool, [&](std::size_t j, std::span<const std::uint64_t> keys) {
-    for (const std::uint64_t key : keys) {
-      greater[j] += key > threshold_key ? 1 : 0;
-      equal[j] += key == threshold_key ? 1 : 0;
-    }
+  for_pieces(n, piece, pool, [&](std::size_t p, std::uint64_t, std::uint64_t) {
+    magnitude_keys(x, b, n, piece, p, p + 1, [&](std::size_t j, std::span<const std::uint64_t> keys) {
+      for (const std::uint64_t key : keys) {
+        greater[j] += key > threshold_key ? 1 : 0;
+        equal[j] += key == threshold_key ? 1 : 0;
+      }
+    });
   });
   std::uint64_t total_greater = 0, total_equal = 0;
   for (std::size_t j = 0; j < blocks; ++j) {
@@ -218,26 +252,28 @@ Trim plan_trim(const TensorView& x, const TensorView& b, std::uint64_t n, double
 // b + delta, except that a zero delta leaves b as it is (its sign of zero too: -0.0 + 0.0 is +0.0).
 double plus(double b, double delta) noexcept { return delta == 0.0 ? b : b + delta; }
 
-
 // slerp's coefficients: r = c0 * a + c1 * c.
-std::pair<double, double> slerp_coefficients(const TensorView& a, const TensorView& c, std::uint64_t n, double t,
-                                             core::ThreadPool* pool) {
+std::pair<double, double> slerp_coefficients(const TensorSource& a, const TensorSource& c, std::uint64_t n,
+                                             std::uint64_t piece, double t, core::ThreadPool* pool) {
   struct Sums {
     double dot = 0.0, aa = 0.0, cc = 0.0;
   };
   std::vector<Sums> partial(static_cast<std::size_t>((n + k_block - 1) / k_block));
-  for_blocks(n, pool, [&](std::size_t j, std::uint64_t begin, std::uint64_t end) {
-    Sums s;
+  for_pieces(n, piece, pool, [&](std::size_t, std::uint64_t begin, std::uint64_t end) {
+    std::vector<std::byte> abuf, cbuf;
     std::vector<double> as(static_cast<std::size_t>(end - begin)), cs(as.size());
-    decode(a, begin, end, as.data());
-    decode(c, begin, end, cs.data());
-    for (std::size_t e = 0; e < as.size(); ++e) {
-      const double x = as[e], y = cs[e];
-      s.dot += x * y;
-      s.aa += x * x;
-      s.cc += y * y;
+    read_values(a, begin, end, abuf, as.data());
+    read_values(c, begin, end, cbuf, cs.data());
+    for (std::uint64_t block = begin; block < end; block += k_block) {
+      Sums s;
+      for (std::uint64_t e = block; e < std::min(end, block + k_block); ++e) {
+        const double x = as[static_cast<std::size_t>(e - begin)], y = cs[static_cast<std::size_t>(e - begin)];
+        s.dot += x * y;
+        s.aa += x * x;
+        s.cc += y * y;
+      }
+      partial[static_cast<std::size_t>(block / k_block)] = s;
     }
-    partial[j] = s;
   });
   Sums total;
   for (const Sums& s : partial) {
@@ -263,8 +299,8 @@ std::pair<double, double> slerp_coefficients(const TensorView& a, const TensorVi
   throw std::logic_error("merge_tensor: " + message);
 }
 
-void check_same(const TensorView& first, const TensorView& v, const char* what) {
-  if (v.dtype != first.dtype || v.big_endian != first.big_endian || v.bytes.size() != first.bytes.size())
+void check_same(const TensorSource& first, const TensorSource& v, const char* what) {
+  if (v.dtype != first.dtype || v.big_endian != first.big_endian || v.elements != first.elements)
     bug(std::string(what) + " differs from ours in dtype, byte order or size");
 }
 
@@ -314,13 +350,14 @@ bool dare_keeps(std::uint64_t seed, std::string_view key, std::size_t side, std:
   return dare_keep(dare_stream(seed, key, side), index, density);
 }
 
-std::vector<std::byte> merge_tensor(MergeMethod method, const MergeParams& params, std::span<const TensorView> sides,
-                                    const TensorView* base, std::string_view key, core::ThreadPool* pool) {
+void merge_tensor_stream(MergeMethod method, const MergeParams& params, std::span<const TensorSource> sides,
+                         const TensorSource* base, std::string_view key, std::uint64_t piece, core::ThreadPool* pool,
+                         const std::function<void(std::uint64_t, std::span<const std::byte>)>& sink) {
   if (sides.empty()) bug("no sides");
-  const TensorView& ours = sides[0];
+  const TensorSource& ours = sides[0];
   if (!mergeable_dtype(ours.dtype)) bug("dtype " + std::string(core::dtype_name(ours.dtype)) + " is not mergeable");
-  if (ours.bytes.size() % core::dtype_size(ours.dtype) != 0) bug("byte size is not a multiple of the element size");
-  for (const TensorView& side : sides) check_same(ours, side, "a side");
+  if (piece == 0 || piece % k_block != 0) bug("pieces must be a multiple of " + std::to_string(k_block) + " elements");
+  for (const TensorSource& side : sides) check_same(ours, side, "a side");
   const bool needs_base = method_needs_base(method);
   if (needs_base && base == nullptr) bug("the method needs a base");
   if (needs_base) check_same(ours, *base, "the base");
@@ -343,88 +380,127 @@ std::vector<std::byte> merge_tensor(MergeMethod method, const MergeParams& param
   if (method == MergeMethod::slerp && !(params.t >= 0.0 && params.t <= 1.0))
     usage("slerp t must be in [0, 1], got " + std::to_string(params.t));
 
-  const std::uint64_t count = ours.elements();
-  std::vector<std::byte> out(ours.bytes.size());
-  const TensorView& b = needs_base ? *base : ours;
+  const std::uint64_t count = ours.elements;
+  const TensorSource& b = needs_base ? *base : ours;
 
+  // What needs every element first: TIES' thresholds, slerp's angle.
   std::vector<Trim> trims(n);
   if (method == MergeMethod::ties) {
-    for (std::size_t i = 0; i < n; ++i) trims[i] = plan_trim(sides[i], b, count, params.density, pool);
+    for (std::size_t i = 0; i < n; ++i) trims[i] = plan_trim(sides[i], b, count, piece, params.density, pool);
   }
   std::vector<std::uint64_t> streams(n);
   for (std::size_t i = 0; i < n; ++i) streams[i] = dare_stream(params.seed, key, i);
   std::pair<double, double> slerp{0.0, 0.0};
-  if (method == MergeMethod::slerp) slerp = slerp_coefficients(sides[0], sides[1], count, params.t, pool);
+  if (method == MergeMethod::slerp) slerp = slerp_coefficients(sides[0], sides[1], count, piece, params.t, pool);
 
   const std::size_t width = core::dtype_size(ours.dtype);
-  // A block at a time, in loops over the block's elements (which the compiler vectorizes where
-  // there are no per-element choices); for each element the operations and their order are the
-  // definitions' (docs/merge.md "Definitions").
-  for_blocks(count, pool, [&](std::size_t j, std::uint64_t begin, std::uint64_t end) {
-    const auto len = static_cast<std::size_t>(end - begin);
-    std::vector<double> values(len * (n + 1));  // side i at [i * len, (i + 1) * len), the base last
-    for (std::size_t i = 0; i < n; ++i) decode(sides[i], begin, end, values.data() + i * len);
-    const double* bv = values.data() + n * len;
-    if (needs_base) decode(b, begin, end, values.data() + n * len);
-    // Task vectors, trimmed (TIES) or dropped and rescaled (DARE), in place of the sides.
-    if (needs_base) {
-      for (std::size_t i = 0; i < n; ++i) {
-        double* t = values.data() + i * len;
-        std::uint64_t equal_seen = trims[i].all ? 0 : trims[i].equal_before[j];
-        for (std::size_t k = 0; k < len; ++k) {
-          const double tau = t[k] - bv[k];
-          if (method == MergeMethod::ties) t[k] = trims[i].keeps(magnitude(tau), equal_seen) ? tau : 0.0;
-          else if (dare) t[k] = dare_keep(streams[i], begin + k, params.density) ? tau / params.density : 0.0;
-          else t[k] = tau;
+  std::vector<std::vector<std::byte>> buffers(n + 1);
+  std::vector<TensorView> views(n + 1);
+  std::vector<std::byte> out;
+  for (std::uint64_t first = 0; first < count; first += piece) {
+    const std::uint64_t last = std::min(count, first + piece);
+    // Every side's (and the base's) bytes of the piece, read at once.
+    const auto read = [&](std::size_t i) {
+      const TensorSource& source = i < n ? sides[i] : b;
+      views[i] = {source.dtype, source.big_endian, source.read(first, last, buffers[i])};
+    };
+    if (pool != nullptr) pool->parallel_for(needs_base ? n + 1 : n, read);
+    else for (std::size_t i = 0; i < (needs_base ? n + 1 : n); ++i) read(i);
+    out.resize(static_cast<std::size_t>(last - first) * width);
+    // A block at a time, in loops over the block's elements (which the compiler vectorizes where
+    // there are no per-element choices); for each element the operations and their order are
+    // the definitions' (docs/merge.md "Definitions").
+    for_blocks(last - first, pool, [&](std::size_t, std::uint64_t block_begin, std::uint64_t block_end) {
+      const std::uint64_t begin = first + block_begin, end = first + block_end;
+      const std::size_t j = static_cast<std::size_t>(begin / k_block);
+      const auto len = static_cast<std::size_t>(end - begin);
+      std::vector<double> values(len * (n + 1));  // side i at [i * len, (i + 1) * len), the base last
+      for (std::size_t i = 0; i < n; ++i) decode(views[i], first, begin, end, values.data() + i * len);
+      const double* bv = values.data() + n * len;
+      if (needs_base) decode(views[n], first, begin, end, values.data() + n * len);
+      // Task vectors, trimmed (TIES) or dropped and rescaled (DARE), in place of the sides.
+      if (needs_base) {
+        for (std::size_t i = 0; i < n; ++i) {
+          double* t = values.data() + i * len;
+          std::uint64_t equal_seen = trims[i].all ? 0 : trims[i].equal_before[j];
+          for (std::size_t k = 0; k < len; ++k) {
+            const double tau = t[k] - bv[k];
+            if (method == MergeMethod::ties) t[k] = trims[i].keeps(magnitude(tau), equal_seen) ? tau : 0.0;
+            else if (dare) t[k] = dare_keep(streams[i], begin + k, params.density) ? tau / params.density : 0.0;
+            else t[k] = tau;
+          }
         }
       }
-    }
-    const double* t = values.data();
-    std::vector<double> r(len), m, d;
-    switch (method) {
-      case MergeMethod::average:
-        for (std::size_t k = 0; k < len; ++k) r[k] = t[k];
-        for (std::size_t i = 1; i < n; ++i)
-          for (std::size_t k = 0; k < len; ++k) r[k] += t[i * len + k];
-        for (std::size_t k = 0; k < len; ++k) r[k] /= static_cast<double>(n);
-        break;
-      case MergeMethod::weighted:
-      case MergeMethod::task_arithmetic:
-      case MergeMethod::dare:
-        for (std::size_t k = 0; k < len; ++k) r[k] = w[0] * t[k];
-        for (std::size_t i = 1; i < n; ++i)
-          for (std::size_t k = 0; k < len; ++k) r[k] += w[i] * t[i * len + k];
-        if (method != MergeMethod::weighted)
-          for (std::size_t k = 0; k < len; ++k) r[k] = plus(bv[k], params.lambda * r[k]);
-        else if (params.normalize)
-          for (std::size_t k = 0; k < len; ++k) r[k] /= weight_sum;
-        break;
-      case MergeMethod::ties:
-      case MergeMethod::dare_ties:
-        // Sign election by the weighted sum, then the sum M (and weight D) of the agreeing terms.
-        for (std::size_t k = 0; k < len; ++k) r[k] = w[0] * t[k];
-        for (std::size_t i = 1; i < n; ++i)
-          for (std::size_t k = 0; k < len; ++k) r[k] += w[i] * t[i * len + k];
-        m.assign(len, 0.0);
-        d.assign(len, 0.0);
-        for (std::size_t i = 0; i < n; ++i)
+      const double* t = values.data();
+      std::vector<double> r(len), m, d;
+      switch (method) {
+        case MergeMethod::average:
+          for (std::size_t k = 0; k < len; ++k) r[k] = t[k];
+          for (std::size_t i = 1; i < n; ++i)
+            for (std::size_t k = 0; k < len; ++k) r[k] += t[i * len + k];
+          for (std::size_t k = 0; k < len; ++k) r[k] /= static_cast<double>(n);
+          break;
+        case MergeMethod::weighted:
+        case MergeMethod::task_arithmetic:
+        case MergeMethod::dare:
+          for (std::size_t k = 0; k < len; ++k) r[k] = w[0] * t[k];
+          for (std::size_t i = 1; i < n; ++i)
+            for (std::size_t k = 0; k < len; ++k) r[k] += w[i] * t[i * len + k];
+          if (method != MergeMethod::weighted)
+            for (std::size_t k = 0; k < len; ++k) r[k] = plus(bv[k], params.lambda * r[k]);
+          else if (params.normalize)
+            for (std::size_t k = 0; k < len; ++k) r[k] /= weight_sum;
+          break;
+        case MergeMethod::ties:
+        case MergeMethod::dare_ties:
+          // Sign election by the weighted sum, then the sum M (and weight D) of the agreeing terms.
+          for (std::size_t k = 0; k < len; ++k) r[k] = w[0] * t[k];
+          for (std::size_t i = 1; i < n; ++i)
+            for (std::size_t k = 0; k < len; ++k) r[k] += w[i] * t[i * len + k];
+          m.assign(len, 0.0);
+          d.assign(len, 0.0);
+          for (std::size_t i = 0; i < n; ++i)
+            for (std::size_t k = 0; k < len; ++k) {
+              const double di = w[i] * t[i * len + k];
+              const bool agrees = r[k] >= 0.0 ? di > 0.0 : di < 0.0;  // sign(0) = 0 and NaN never agree
+              m[k] += agrees ? di : 0.0;
+              d[k] += agrees ? w[i] : 0.0;
+            }
           for (std::size_t k = 0; k < len; ++k) {
-            const double di = w[i] * t[i * len + k];
-            const bool agrees = r[k] >= 0.0 ? di > 0.0 : di < 0.0;  // sign(0) = 0 and NaN never agree
-            m[k] += agrees ? di : 0.0;
-            d[k] += agrees ? w[i] : 0.0;
+            const double mean = !params.normalize ? m[k] : m[k] / (d[k] == 0.0 ? 1.0 : d[k]);
+            r[k] = plus(bv[k], params.lambda * mean);
           }
-        for (std::size_t k = 0; k < len; ++k) {
-          const double mean = !params.normalize ? m[k] : m[k] / (d[k] == 0.0 ? 1.0 : d[k]);
-          r[k] = plus(bv[k], params.lambda * mean);
-        }
-        break;
-      case MergeMethod::slerp:
-        for (std::size_t k = 0; k < len; ++k) r[k] = slerp.first * t[k] + slerp.second * t[len + k];
-        break;
-    }
-    for (std::size_t k = 0; k < len; ++k) store(ours.dtype, ours.big_endian, r[k], out.data() + (begin + k) * width);
-  });
+          break;
+        case MergeMethod::slerp:
+          for (std::size_t k = 0; k < len; ++k) r[k] = slerp.first * t[k] + slerp.second * t[len + k];
+          break;
+      }
+      for (std::size_t k = 0; k < len; ++k)
+        store(ours.dtype, ours.big_endian, r[k], out.data() + static_cast<std::size_t>(begin - first + k) * width);
+    });
+    sink(first, out);
+  }
+}
+
+std::vector<std::byte> merge_tensor(MergeMethod method, const MergeParams& params, std::span<const TensorView> sides,
+                                    const TensorView* base, std::string_view key, core::ThreadPool* pool) {
+  if (sides.empty()) bug("no sides");
+  const auto source = [](const TensorView& v) {
+    const std::size_t width = core::dtype_size(v.dtype);
+    if (v.bytes.size() % width != 0) bug("byte size is not a multiple of the element size");
+    return TensorSource{v.dtype, v.big_endian, v.elements(),
+                        [v, width](std::uint64_t begin, std::uint64_t end, std::vector<std::byte>&) {
+                          return v.bytes.subspan(begin * width, (end - begin) * width);
+                        }};
+  };
+  std::vector<TensorSource> sources;
+  for (const TensorView& side : sides) sources.push_back(source(side));
+  const std::optional<TensorSource> base_source = base ? std::optional(source(*base)) : std::nullopt;
+  std::vector<std::byte> out(sides[0].bytes.size());
+  merge_tensor_stream(method, params, sources, base_source ? &*base_source : nullptr, key, k_memory_piece, pool,
+                      [&](std::uint64_t first, std::span<const std::byte> bytes) {
+                        std::copy(bytes.begin(), bytes.end(), out.begin() + static_cast<std::ptrdiff_t>(first * core::dtype_size(sides[0].dtype)));
+                      });
   return out;
 }
 

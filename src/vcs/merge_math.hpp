@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -38,6 +39,19 @@ struct TensorView {
   std::uint64_t elements() const noexcept { return bytes.size() / core::dtype_size(dtype); }
 };
 
+// A tensor read by ranges of elements, for tensors too big to hold: read(begin, end, buffer)
+// returns the bytes of elements [begin, end), from memory or read into `buffer`. Called on pool
+// threads, for different sources at once.
+struct TensorSource {
+  core::DType dtype = core::DType::f32;
+  bool big_endian = false;
+  std::uint64_t elements = 0;
+  std::function<std::span<const std::byte>(std::uint64_t begin, std::uint64_t end, std::vector<std::byte>& buffer)> read;
+};
+
+// Elements per block: pieces are whole blocks, sums that cross blocks are taken in block order.
+inline constexpr std::uint64_t k_merge_block = std::uint64_t{1} << 16;
+
 // F16, BF16, F32 and F64: the dtypes merge arithmetic applies to.
 bool mergeable_dtype(core::DType dtype) noexcept;
 // Does the method read the merge base (task vectors)?
@@ -54,6 +68,14 @@ bool method_needs_base(MergeMethod method) noexcept;
 // dtype, byte order or size, a dtype that is not mergeable).
 std::vector<std::byte> merge_tensor(MergeMethod method, const MergeParams& params, std::span<const TensorView> sides,
                                     const TensorView* base, std::string_view key, core::ThreadPool* pool = nullptr);
+
+// The same merge, `piece` elements at a time (a multiple of k_merge_block): every source is read
+// in pieces (a TIES trim reads each side and the base five times, slerp both sides twice, the
+// others once), and the merged bytes of each piece go to sink(first element, bytes), in order.
+// Memory: a few pieces per thread, whatever the tensor's size. The bytes are merge_tensor's.
+void merge_tensor_stream(MergeMethod method, const MergeParams& params, std::span<const TensorSource> sides,
+                         const TensorSource* base, std::string_view key, std::uint64_t piece, core::ThreadPool* pool,
+                         const std::function<void(std::uint64_t, std::span<const std::byte>)>& sink);
 
 // Rounding of a double result to the stored dtypes (exposed for tests): double -> float32 to
 // nearest even, then float32 -> BF16/F16 to nearest even (NaN stays NaN, overflow gives inf).

@@ -248,6 +248,50 @@ TEST(MergeMath, ThreadPoolsGiveIdenticalBytes) {
   }
 }
 
+// Merging piece by piece from sources that copy into the caller's buffer gives merge_tensor's
+// bytes, whatever the piece size (a TIES threshold with many equal magnitudes spans pieces).
+TEST(MergeMath, StreamingInPiecesGivesTheSameBytes) {
+  constexpr std::size_t n = 200'000;  // four blocks of 65536, the last one partial
+  core::ThreadPool pool(2);
+  const DType dtype = DType::bf16;
+  const Tensor b = encode(dtype, duplicates(n, 40));
+  const Tensor x = encode(dtype, duplicates(n, 41)), y = encode(dtype, duplicates(n, 42)), z = encode(dtype, duplicates(n, 43));
+  auto source = [](const Tensor& t) {
+    return TensorSource{t.dtype, t.big_endian, t.bytes.size() / 2,
+                        [&t](std::uint64_t begin, std::uint64_t end, std::vector<std::byte>& buffer) {
+                          buffer.assign(t.bytes.begin() + static_cast<std::ptrdiff_t>(begin * 2),
+                                        t.bytes.begin() + static_cast<std::ptrdiff_t>(end * 2));
+                          return std::span<const std::byte>(buffer);
+                        }};
+  };
+  const MergeParams p{.weights = {1.0, 0.6, 0.3}, .lambda = 0.8, .density = 0.3, .seed = 4, .t = 0.4};
+  for (const MergeMethod method : {MergeMethod::average, MergeMethod::task_arithmetic, MergeMethod::ties,
+                                   MergeMethod::dare_ties, MergeMethod::slerp}) {
+    SCOPED_TRACE(static_cast<int>(method));
+    const bool slerp = method == MergeMethod::slerp;
+    std::vector<const Tensor*> sides = slerp ? std::vector<const Tensor*>{&x, &y} : std::vector<const Tensor*>{&x, &y, &z};
+    MergeParams params = p;
+    if (slerp) params.weights.clear();
+    const auto whole = run(method, params, sides, &b);
+    std::vector<TensorSource> sources;
+    for (const Tensor* t : sides) sources.push_back(source(*t));
+    const TensorSource base = source(b);
+    for (const std::uint64_t piece : {k_merge_block, 2 * k_merge_block}) {
+      for (core::ThreadPool* with : {static_cast<core::ThreadPool*>(nullptr), &pool}) {
+        std::vector<std::byte> out;
+        std::uint64_t next = 0;
+        merge_tensor_stream(method, params, sources, &base, k_key, piece, with,
+                            [&](std::uint64_t first, std::span<const std::byte> bytes) {
+                              EXPECT_EQ(first, next);
+                              next += bytes.size() / 2;
+                              out.insert(out.end(), bytes.begin(), bytes.end());
+                            });
+        EXPECT_TRUE(same(out, whole)) << "piece " << piece;
+      }
+    }
+  }
+}
+
 // TIES' trim keeps the k largest magnitudes, earlier elements first among equal ones, across
 // blocks: checked against a stable sort, with and without a pool.
 TEST(MergeMath, TiesTrimKeepsTheLargestMagnitudesInIndexOrder) {
