@@ -11,6 +11,7 @@
 #include "merge_math.hpp"
 #include "merge_plan.hpp"
 #include "merge_soup.hpp"
+#include "merge_store.hpp"
 #include "stage.hpp"
 #include "switch_tree.hpp"
 
@@ -20,28 +21,6 @@
 
 namespace coral::vcs {
 namespace {
-
-MergeMethod method_of(const std::string& name) {
-  if (name == "average" || name == "soup") return MergeMethod::average;
-  if (name == "weighted") return MergeMethod::weighted;
-  if (name == "task-arithmetic") return MergeMethod::task_arithmetic;
-  if (name == "ties") return MergeMethod::ties;
-  if (name == "dare") return MergeMethod::dare;
-  if (name == "dare-ties") return MergeMethod::dare_ties;
-  if (name == "slerp") return MergeMethod::slerp;
-  throw UsageError("strategy '" + name + "' computes no tensor");
-}
-
-MergeParams params_of(const MergeStrategy& s) {
-  MergeParams p;
-  p.weights = s.weights;
-  p.normalize = s.normalize;
-  p.lambda = s.lambda.value_or(1.0);
-  p.density = s.density.value_or(1.0);
-  p.seed = s.seed.value_or(0);
-  p.t = s.t.value_or(0.5);
-  return p;
-}
 
 std::string default_message(const std::vector<std::string>& revs, const std::vector<bool>& is_branch) {
   bool all_branches = true;
@@ -53,16 +32,9 @@ std::string default_message(const std::vector<std::string>& revs, const std::vec
   return std::string("Merge ") + what + " " + names;
 }
 
-// A stored object usable as a forward delta base for an object of `raw_size` bytes.
-std::shared_ptr<const ChunkSource> delta_base(Repository& repo, const core::ObjectId& id, std::uint64_t raw_size) {
-  if (repo.max_chain() == 0) return nullptr;
-  auto source = ChunkSource::open(repo.objects().data_store(), id);
-  if (!source || source->raw_size() != raw_size || source->depth() + 1 > repo.max_chain()) return nullptr;
-  return source;
-}
-
 // Computes the plan's tensor jobs and stores the results: the plan's tree with every id filled in.
-Tree build_tree(Repository& repo, const MergePlan& plan, core::ThreadPool& pool, const core::ProgressFn& progress) {
+Tree build_tree(Repository& repo, const MergePlan& plan, std::uint64_t stream_above, core::ThreadPool& pool,
+                const core::ProgressFn& progress) {
   Tree tree = plan.tree;
   ObjectDb& db = repo.objects();
   auto writer = db.begin_data();
@@ -71,42 +43,7 @@ Tree build_tree(Repository& repo, const MergePlan& plan, core::ThreadPool& pool,
   for (const auto& job : plan.jobs) {
     FileEntry& file = tree.files[job.file];
     TensorEntry& out = file.tensors[job.tensor];
-    // Every side (and the base) read, decoded and verified at once, one per thread.
-    const bool needs_base = method_needs_base(method_of(job.strategy.name));
-    std::vector<std::vector<std::byte>> data(job.sides.size() + 1);
-    pool.parallel_for(data.size(), [&](std::size_t i) {
-      if (i < job.sides.size()) data[i] = db.read_data(job.sides[i].id);
-      else if (needs_base) data[i] = db.read_data(job.base->id);
-    });
-    const std::vector<std::byte>& base_data = data.back();
-    std::vector<TensorView> views;
-    for (std::size_t i = 0; i < job.sides.size(); ++i)
-      views.push_back({job.sides[i].dtype, job.sides[i].big_endian, data[i]});
-    const TensorView base_view{out.dtype, out.big_endian, base_data};
-    const std::string key = file.path + std::string(1, '\0') + out.name;
-    MergeParams params = params_of(job.strategy);
-    if (!params.weights.empty()) {  // the weights of the sides taking part
-      std::vector<double> weights;
-      for (auto i : job.side_index) weights.push_back(params.weights[i]);
-      params.weights = std::move(weights);
-    }
-    const std::vector<std::byte> merged =
-      merge_tensor(method_of(job.strategy.name), params, views, needs_base ? &base_view : nullptr, key, &pool);
-    out.id = core::hash_bytes(std::span<const std::byte>(merged));
-    if (writer->claim(out.id)) {
-      ChunkJob chunk_job;
-      chunk_job.id = out.id;
-      chunk_job.raw_size = merged.size();
-      chunk_job.dtype = out.dtype;
-      chunk_job.bytes = merged;
-      // A delta against ours' version where the chain allows one (every chunk still picks the
-      // smaller of delta and whole).
-      if (auto base = delta_base(repo, job.sides[0].id, merged.size())) {
-        chunk_job.base_id = base->info().id;
-        chunk_job.base_fill = base_chunks(base);
-      }
-      store_chunked(*writer, chunk_job, &pool);
-    }
+    out.id = store_merged_tensor(repo, *writer, job, out, file.path, stream_above, pool);
     done += out.length;
     if (progress) progress({"merging", done, total});
   }
@@ -273,7 +210,7 @@ MergeResult merge(Repository& repo, const MergeOptions& o, const core::ProgressF
       remove_stale_soup_dirs(repo);
       std::map<std::vector<std::size_t>, Tree> built;
       const SoupOutcome outcome = greedy_soup(r.labels, o.maximize, [&](const std::vector<std::size_t>& subset) {
-        Tree t = build_tree(repo, plan_for(subset, o.strategy, {}), pool, {});
+        Tree t = build_tree(repo, plan_for(subset, o.strategy, {}), o.stream_above, pool, {});
         std::string what;
         for (auto i : subset) what += (what.empty() ? "" : "+") + r.labels[i];
         const double score = evaluate_tree(repo, t, o.eval_command, what, pool);
@@ -306,7 +243,7 @@ MergeResult merge(Repository& repo, const MergeOptions& o, const core::ProgressF
   // Nothing may be overwritten: checked before computing anything (and by a dry run too).
   plan_switch(repo, index, current, plan.tree, false, pool, "merge");
   if (o.dry_run) return r;
-  if (!merged) merged = build_tree(repo, plan, pool, progress);
+  if (!merged) merged = build_tree(repo, plan, o.stream_above, pool, progress);
 
   Commit c;
   c.tree = db.write_tree(*merged);

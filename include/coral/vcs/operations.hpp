@@ -213,6 +213,9 @@ struct MergeOptions {
   // whether a higher score is better.
   std::string eval_command;
   bool maximize = true;
+  // Tensors of more bytes are merged piece by piece from the packs (bounded memory); smaller
+  // ones in memory. The bytes are the same either way.
+  std::uint64_t stream_above = std::uint64_t{64} << 20;
 };
 
 // What happened to one file (tensor empty) or one tensor of a tensor file.
