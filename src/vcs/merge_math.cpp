@@ -215,6 +215,24 @@ double kth_largest_magnitude(const TensorSource& x, const TensorSource& b, std::
   return prefix == 0 ? -1.0 : std::bit_cast<double>(prefix - 1);
 }
 
+// Counts per block of the keys above and equal to `threshold_key`.
+void count_against(const TensorSource& x, const TensorSource& b, std::uint64_t n, std::uint64_t piece,
+                   std::uint64_t threshold_key, std::vector<std::uint64_t>& greater, std::vector<std::uint64_t>& equal,
+                   core::ThreadPool* pool) {
+  for_pieces(n, piece, pool, [&](std::size_t p, std::uint64_t, std::uint64_t) {
+    magnitude_keys(x, b, n, piece, p, p + 1, [&](std::size_t j, std::span<const std::uint64_t> keys) {
+      for (const std::uint64_t key : keys) {
+        greater[j] += key > threshold_key ? 1 : 0;
+        equal[j] += key == threshold_key ? 1 : 0;
+      }
+    });
+  });
+}
+
+// Candidates for the threshold beyond this many (or a quarter of the tensor) are not collected:
+// the radix select goes on.
+constexpr std::uint64_t k_max_candidates = std::uint64_t{1} << 24;
+
 Trim plan_trim(const TensorSource& x, const TensorSource& b, std::uint64_t n, std::uint64_t piece, double density,
                core::ThreadPool* pool) {
   Trim plan;
@@ -228,17 +246,59 @@ Trim plan_trim(const TensorSource& x, const TensorSource& b, std::uint64_t n, st
     plan.threshold = INFINITY;
     return plan;
   }
-  plan.threshold = kth_largest_magnitude(x, b, n, piece, k, pool);
-  const std::uint64_t threshold_key = magnitude_key(plan.threshold);
   std::vector<std::uint64_t> greater(blocks, 0), equal(blocks, 0);
-  for_pieces(n, piece, pool, [&](std::size_t p, std::uint64_t, std::uint64_t) {
-    magnitude_keys(x, b, n, piece, p, p + 1, [&](std::size_t j, std::span<const std::uint64_t> keys) {
-      for (const std::uint64_t key : keys) {
-        greater[j] += key > threshold_key ? 1 : 0;
-        equal[j] += key == threshold_key ? 1 : 0;
-      }
+  // The top 16 bits of the k-th largest key, then (usually) one more pass collects the keys
+  // sharing them with their blocks, counting the keys above per block on the way, and the exact
+  // threshold is selected among those: two passes over the tensor instead of five.
+  const auto pieces = static_cast<std::size_t>((n + piece - 1) / piece);
+  const std::size_t parts = pool != nullptr ? std::min(pool->size(), pieces) : 1;
+  std::vector<std::vector<std::uint64_t>> partial(parts);
+  const auto histogram_part = [&](std::size_t part) {
+    partial[part].assign(1 << 16, 0);
+    magnitude_keys(x, b, n, piece, pieces * part / parts, pieces * (part + 1) / parts,
+                   [&](std::size_t, std::span<const std::uint64_t> keys) {
+                     for (const std::uint64_t key : keys) ++partial[part][key >> 48];
+                   });
+  };
+  if (parts > 1) pool->parallel_for(parts, histogram_part);
+  else histogram_part(0);
+  std::vector<std::uint64_t> hist(1 << 16, 0);
+  for (const auto& local : partial)
+    for (std::size_t d = 0; d < hist.size(); ++d) hist[d] += local[d];
+  std::uint64_t above = 0;
+  std::size_t digit = 0xFFFF;
+  while (above + hist[digit] < k) above += hist[digit--];
+  if (hist[digit] <= std::min(k_max_candidates, n / 4)) {
+    struct Candidate {
+      std::uint64_t key;
+      std::size_t block;
+    };
+    std::vector<std::vector<Candidate>> found(pieces);
+    for_pieces(n, piece, pool, [&](std::size_t p, std::uint64_t, std::uint64_t) {
+      magnitude_keys(x, b, n, piece, p, p + 1, [&](std::size_t j, std::span<const std::uint64_t> keys) {
+        for (const std::uint64_t key : keys) {
+          const std::uint64_t top = key >> 48;
+          greater[j] += top > digit ? 1 : 0;
+          if (top == digit) found[p].push_back({key, j});
+        }
+      });
     });
-  });
+    std::vector<std::uint64_t> keys;
+    for (const auto& f : found)
+      for (const auto& c : f) keys.push_back(c.key);
+    const auto kth = keys.begin() + static_cast<std::ptrdiff_t>(k - above - 1);
+    std::nth_element(keys.begin(), kth, keys.end(), std::greater<>());
+    const std::uint64_t threshold_key = *kth;
+    for (const auto& f : found)
+      for (const auto& c : f) {
+        greater[c.block] += c.key > threshold_key ? 1 : 0;
+        equal[c.block] += c.key == threshold_key ? 1 : 0;
+      }
+    plan.threshold = threshold_key == 0 ? -1.0 : std::bit_cast<double>(threshold_key - 1);
+  } else {  // a huge run of nearly equal magnitudes: select without holding them
+    plan.threshold = kth_largest_magnitude(x, b, n, piece, k, pool);
+    count_against(x, b, n, piece, magnitude_key(plan.threshold), greater, equal, pool);
+  }
   std::uint64_t total_greater = 0, total_equal = 0;
   for (std::size_t j = 0; j < blocks; ++j) {
     total_greater += greater[j];

@@ -294,23 +294,28 @@ TEST(MergeMath, StreamingInPiecesGivesTheSameBytes) {
 
 // TIES' trim keeps the k largest magnitudes, earlier elements first among equal ones, across
 // blocks: checked against a stable sort, with and without a pool.
+// Two value sets: many duplicates (the threshold is selected among the keys sharing its top
+// bits), and one magnitude everywhere (too many such keys to hold: the radix select goes on).
 TEST(MergeMath, TiesTrimKeepsTheLargestMagnitudesInIndexOrder) {
   constexpr std::size_t n = 200'000;
-  const std::vector<double> values = duplicates(n, 30);
-  const Tensor x = encode(DType::f32, values), zero = encode(DType::f32, std::vector<double>(n, 0.0));
-  for (const double density : {0.3, 0.55, 1e-6}) {
-    SCOPED_TRACE(density);
-    const auto k = static_cast<std::size_t>(std::floor(density * static_cast<double>(n)));
-    std::vector<std::size_t> order(n);
-    std::iota(order.begin(), order.end(), std::size_t{0});
-    std::stable_sort(order.begin(), order.end(),
-                     [&](std::size_t i, std::size_t j) { return std::fabs(values[i]) > std::fabs(values[j]); });
-    std::vector<double> expected(n, 0.0);
-    for (std::size_t r = 0; r < k; ++r) expected[order[r]] = values[order[r]];
-    const Tensor want = encode(DType::f32, expected);
-    core::ThreadPool pool(2);
-    EXPECT_TRUE(same(run(MergeMethod::ties, {.density = density}, {&x}, &zero), want.bytes));
-    EXPECT_TRUE(same(run(MergeMethod::ties, {.density = density}, {&x}, &zero, &pool), want.bytes));
+  std::vector<double> alternating(n);
+  for (std::size_t i = 0; i < n; ++i) alternating[i] = i % 3 == 0 ? -0.5 : 0.5;
+  for (const auto& values : {duplicates(n, 30), alternating}) {
+    const Tensor x = encode(DType::f32, values), zero = encode(DType::f32, std::vector<double>(n, 0.0));
+    for (const double density : {0.3, 0.55, 1e-6}) {
+      SCOPED_TRACE(density);
+      const auto k = static_cast<std::size_t>(std::floor(density * static_cast<double>(n)));
+      std::vector<std::size_t> order(n);
+      std::iota(order.begin(), order.end(), std::size_t{0});
+      std::stable_sort(order.begin(), order.end(),
+                       [&](std::size_t i, std::size_t j) { return std::fabs(values[i]) > std::fabs(values[j]); });
+      std::vector<double> expected(n, 0.0);
+      for (std::size_t r = 0; r < k; ++r) expected[order[r]] = values[order[r]];
+      const Tensor want = encode(DType::f32, expected);
+      core::ThreadPool pool(2);
+      EXPECT_TRUE(same(run(MergeMethod::ties, {.density = density}, {&x}, &zero), want.bytes));
+      EXPECT_TRUE(same(run(MergeMethod::ties, {.density = density}, {&x}, &zero, &pool), want.bytes));
+    }
   }
 }
 
