@@ -105,18 +105,6 @@ void store(DType dtype, bool big_endian, double r, std::byte* out) noexcept {
     out[big_endian ? size - 1 - k : k] = static_cast<std::byte>((bits >> (8 * k)) & 0xff);
 }
 
-// Runs fn(block, begin, end) for the blocks of k_block elements, on the pool when there is one.
-void for_blocks(std::uint64_t n, core::ThreadPool* pool,
-                const std::function<void(std::size_t, std::uint64_t, std::uint64_t)>& fn) {
-  const auto blocks = static_cast<std::size_t>((n + k_block - 1) / k_block);
-  const auto run = [&](std::size_t j) { fn(j, j * k_block, std::min(n, (j + 1) * k_block)); };
-  if (pool != nullptr && blocks > 1) {
-    pool->parallel_for(blocks, run);
-  } else {
-    for (std::size_t j = 0; j < blocks; ++j) run(j);
-  }
-}
-
 // TIES' magnitude as a sort key: NaN ranks below every magnitude, as numpy sorts it last.
 double magnitude(double tau) noexcept {
   return std::isnan(tau) ? -1.0 : std::fabs(tau);
@@ -470,7 +458,7 @@ void merge_tensor_stream(MergeMethod method, const MergeParams& params, std::spa
     // A block at a time, in loops over the block's elements (which the compiler vectorizes where
     // there are no per-element choices); for each element the operations and their order are
     // the definitions' (docs/merge.md "Definitions").
-    for_blocks(last - first, pool, [&](std::size_t, std::uint64_t block_begin, std::uint64_t block_end) {
+    for_pieces(last - first, k_block, pool, [&](std::size_t, std::uint64_t block_begin, std::uint64_t block_end) {
       const std::uint64_t begin = first + block_begin, end = first + block_end;
       const std::size_t j = static_cast<std::size_t>(begin / k_block);
       const auto len = static_cast<std::size_t>(end - begin);
