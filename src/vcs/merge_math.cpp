@@ -52,9 +52,10 @@ bool dare_keep(std::uint64_t stream, std::uint64_t index, double density) noexce
 }
 
 // Exact values of elements [begin, end) of a tensor whose bytes `v` start at element `first`.
-void decode(const TensorView& v, std::uint64_t first, std::uint64_t begin, std::uint64_t end, double* out) noexcept {
-  const std::byte* p = v.bytes.data() - first * core::dtype_size(v.dtype);
-  const std::size_t len = static_cast<std::size_t>(end - begin);
+void decode(const TensorView& v, std::uint64_t first, std::uint64_t begin_at, std::uint64_t end, double* out) noexcept {
+  const std::byte* p = v.bytes.data();  // element `first`
+  const std::uint64_t begin = begin_at - first;
+  const std::size_t len = static_cast<std::size_t>(end - begin_at);
   if (!v.big_endian) {
     switch (v.dtype) {
       case DType::f64:
@@ -219,7 +220,7 @@ void count_against(const TensorSource& x, const TensorSource& b, std::uint64_t n
 
 // Candidates for the threshold beyond this many (or a quarter of the tensor) are not collected:
 // the radix select goes on.
-constexpr std::uint64_t k_max_candidates = std::uint64_t{1} << 24;
+constexpr std::uint64_t k_max_candidates = std::uint64_t{1} << 22;
 
 Trim plan_trim(const TensorSource& x, const TensorSource& b, std::uint64_t n, std::uint64_t piece, double density,
                core::ThreadPool* pool) {
@@ -259,7 +260,7 @@ Trim plan_trim(const TensorSource& x, const TensorSource& b, std::uint64_t n, st
   if (hist[digit] <= std::min(k_max_candidates, n / 4)) {
     struct Candidate {
       std::uint64_t key;
-      std::size_t block;
+      std::uint32_t block;
     };
     std::vector<std::vector<Candidate>> found(pieces);
     for_pieces(n, piece, pool, [&](std::size_t p, std::uint64_t, std::uint64_t) {
@@ -267,11 +268,12 @@ Trim plan_trim(const TensorSource& x, const TensorSource& b, std::uint64_t n, st
         for (const std::uint64_t key : keys) {
           const std::uint64_t top = key >> 48;
           greater[j] += top > digit ? 1 : 0;
-          if (top == digit) found[p].push_back({key, j});
+          if (top == digit) found[p].push_back({key, static_cast<std::uint32_t>(j)});
         }
       });
     });
     std::vector<std::uint64_t> keys;
+    keys.reserve(static_cast<std::size_t>(hist[digit]));
     for (const auto& f : found)
       for (const auto& c : f) keys.push_back(c.key);
     const auto kth = keys.begin() + static_cast<std::ptrdiff_t>(k - above - 1);

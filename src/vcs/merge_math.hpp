@@ -70,8 +70,8 @@ std::vector<std::byte> merge_tensor(MergeMethod method, const MergeParams& param
                                     const TensorView* base, std::string_view key, core::ThreadPool* pool = nullptr);
 
 // The same merge, `piece` elements at a time (a multiple of k_merge_block): every source is read
-// in pieces (a TIES trim reads each side and the base five times, slerp both sides twice, the
-// others once), and the merged bytes of each piece go to sink(first element, bytes), in order.
+// in pieces (TIES reads each side three times and the base twice per side and once more, slerp
+// both sides twice, the others everything once), and the merged bytes of each piece go to sink(first element, bytes), in order.
 // Memory: a few pieces per thread, whatever the tensor's size. The bytes are merge_tensor's.
 void merge_tensor_stream(MergeMethod method, const MergeParams& params, std::span<const TensorSource> sides,
                          const TensorSource* base, std::string_view key, std::uint64_t piece, core::ThreadPool* pool,

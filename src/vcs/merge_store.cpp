@@ -88,7 +88,7 @@ core::ObjectId in_memory(Repository& repo, DataWriter& writer, const TensorJob& 
   return id;
 }
 
-// A scratch file under .coral/tmp, removed when this goes.
+// A scratch file under .coral/tmp, unlinked as soon as it is open.
 class ScratchFile {
 public:
   explicit ScratchFile(const Repository& repo) {
@@ -99,11 +99,9 @@ public:
     m_path = dir / ("merge-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
     m_fd = ::open(m_path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (m_fd < 0) throw_errno("cannot create", m_path.string(), errno);
+    ::unlink(m_path.c_str());  // nameless from now on: nothing is left behind, whatever kills us
   }
-  ~ScratchFile() {
-    ::close(m_fd);
-    ::unlink(m_path.c_str());
-  }
+  ~ScratchFile() { ::close(m_fd); }
   ScratchFile(const ScratchFile&) = delete;
   ScratchFile& operator=(const ScratchFile&) = delete;
   void write_at(std::uint64_t offset, std::span<const std::byte> bytes) const {

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <csignal>
 #include <cstring>
 #include <regex>
 #include <set>
@@ -735,4 +736,40 @@ TEST(CliMergeTest, AMergeThatDiesWhileWritingLeavesTheBranchWhereItWas) {
   EXPECT_EQ(dir.commit_id("main"), before);
   EXPECT_EQ(dir.ok({"status", "--porcelain"}).out, "");
   EXPECT_EQ(dir.read("m.safetensors"), safetensors_bytes({{"w", "F32", {40'000}, zeros}}));
+}
+
+// A tensor over 64 MiB is merged through a scratch file; a merge killed at any point (here: at
+// growing delays, SIGKILL and SIGINT) leaves no scratch file behind, and the branch unmoved.
+TEST(CliMergeTest, AKilledBigMergeLeavesNoScratchFile) {
+  CliDir dir;
+  dir.ok({"init"});
+  constexpr std::uint64_t n = 20u << 20;  // 80 MiB of F32
+  auto version = [&](float add) {
+    std::string data(n * 4, '\0');
+    for (std::uint64_t i = 0; i < n; i += 7) {
+      const float v = add + static_cast<float>(i % 1000) * 1e-3f;
+      std::memcpy(data.data() + i * 4, &v, 4);
+    }
+    return safetensors_bytes({{"w", "F32", {n}, data}});
+  };
+  dir.write("m.safetensors", version(0));
+  dir.ok({"add", "m.safetensors"});
+  dir.ok({"commit", "-m", "base"});
+  for (const char* b : {"a", "b"}) {
+    dir.ok({"checkout", "-q", "-b", b, "main"});
+    dir.write("m.safetensors", version(std::string(b) == "a" ? 1.0f : 2.0f));
+    dir.ok({"add", "m.safetensors"});
+    dir.ok({"commit", "-m", b});
+  }
+  dir.ok({"checkout", "-q", "main"});
+  const std::string before = dir.commit_id("main");
+  const auto tmp = dir / ".coral/tmp";
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    const int pid = spawn_coral({"merge", "a", "b", "--strategy", "average"}, {.cwd = dir.path(), .env = {}, .stdin_data = {}});
+    kill_after(pid, 15'000 * (attempt + 1), attempt % 2 == 0 ? SIGKILL : SIGINT);
+    if (dir.commit_id("main") != before) break;  // finished before the kill
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(tmp, ec))
+      ADD_FAILURE() << "left behind: " << e.path().filename() << " (attempt " << attempt << ")";
+  }
 }
