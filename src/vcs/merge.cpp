@@ -4,6 +4,7 @@
 #include "coral/vcs/operations.hpp"
 #include "coral/vcs/refs.hpp"
 #include "coral/vcs/revision.hpp"
+#include "chunk_encoder.hpp"
 #include "merge_base.hpp"
 #include "merge_checksums.hpp"
 #include "merge_plan.hpp"
@@ -43,6 +44,17 @@ Tree build_tree(Repository& repo, const MergePlan& plan, std::uint64_t stream_ab
     out.id = store_merged_tensor(repo, *writer, job, out, file.path, stream_above, pool);
     done += out.length;
     if (progress) progress({"merging", done, total});
+  }
+  // Headers written for tensors taken from several layouts.
+  for (const auto& skeleton : plan.skeletons) {
+    const auto bytes = std::as_bytes(std::span(skeleton));
+    const core::ObjectId id = core::hash_bytes(bytes);
+    if (!writer->claim(id)) continue;
+    ChunkJob job;
+    job.id = id;
+    job.raw_size = bytes.size();
+    job.bytes = bytes;
+    store_chunked(*writer, job, &pool);
   }
   writer->commit();
   // Skeletons that keep checksums of their tensors (.npz), once the tensors can be read back.
@@ -183,7 +195,8 @@ MergeResult merge(Repository& repo, const MergeOptions& o, const core::ProgressF
       labels.push_back(r.labels[i]);
     }
     return plan_merge(base_tree ? &*base_tree : nullptr, side_trees, labels, strategy, rules,
-                      [&](const FileEntry& f) { return layout_keys.key(f); });
+                      [&](const FileEntry& f) { return layout_keys.key(f); },
+                      [&](const FileEntry& f) { return layout_keys.metadata(f); });
   };
   std::vector<std::size_t> all(sides);
   for (std::size_t i = 0; i < sides; ++i) all[i] = i;

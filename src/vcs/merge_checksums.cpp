@@ -1,9 +1,11 @@
 #include "merge_checksums.hpp"
 
 #include "chunk_encoder.hpp"
+#include "coral/core/error.hpp"
 #include "coral/core/file_layout.hpp"
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 
 namespace coral::vcs {
 namespace {
@@ -30,6 +32,24 @@ core::ObjectId LayoutKeys::key(const FileEntry& file) {
   const core::ObjectId key = core::hash_bytes(std::span<const std::byte>(skeleton));
   m_keys.emplace(file.id, key);
   return key;
+}
+
+std::string LayoutKeys::metadata(const FileEntry& file) {
+  if (file.format != core::FileFormat::safetensors) return {};
+  if (auto it = m_metadata.find(file.id); it != m_metadata.end()) return it->second;
+  const std::vector<std::byte> skeleton = m_db.read_data(file.id);
+  std::uint64_t length = 0;
+  for (int k = 0; k < 8 && static_cast<std::size_t>(k) < skeleton.size(); ++k)
+    length |= std::uint64_t{static_cast<std::uint8_t>(skeleton[static_cast<std::size_t>(k)])} << (8 * k);
+  if (skeleton.size() < 8 || length > skeleton.size() - 8)
+    throw CorruptError("the skeleton of '" + file.path + "' is not a safetensors header");
+  const auto header = nlohmann::json::parse(reinterpret_cast<const char*>(skeleton.data()) + 8,
+                                            reinterpret_cast<const char*>(skeleton.data()) + 8 + length, nullptr, false);
+  if (header.is_discarded() || !header.is_object())
+    throw CorruptError("the skeleton of '" + file.path + "' is not a safetensors header");
+  std::string out = header.contains("__metadata__") ? header["__metadata__"].dump() : std::string();
+  m_metadata.emplace(file.id, out);
+  return out;
 }
 
 core::ObjectId refresh_checksums(const ObjectDb& db, DataWriter& writer, const FileEntry& file,

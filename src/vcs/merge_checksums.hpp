@@ -8,6 +8,7 @@
 #include "coral/vcs/objects.hpp"
 
 #include <map>
+#include <string>
 
 namespace coral::vcs {
 
@@ -17,10 +18,13 @@ class LayoutKeys {
 public:
   explicit LayoutKeys(const ObjectDb& db) : m_db(db) {}
   core::ObjectId key(const FileEntry& file);
+  // A safetensors file's "__metadata__" as canonical JSON, "" when it has none.
+  std::string metadata(const FileEntry& file);
 
 private:
   const ObjectDb& m_db;
   std::map<core::ObjectId, core::ObjectId> m_keys;
+  std::map<core::ObjectId, std::string> m_metadata;
 };
 
 // The file's skeleton with its checksums computed from the file's tensors (read from `db`),

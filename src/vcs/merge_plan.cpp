@@ -3,6 +3,7 @@
 #include "merge_math.hpp"
 
 #include <fnmatch.h>
+#include <nlohmann/json.hpp>
 #include <set>
 
 namespace coral::vcs {
@@ -42,9 +43,10 @@ bool glob(const std::string& pattern, const std::string& text) { return ::fnmatc
 class Planner {
 public:
   Planner(const Tree* base, std::span<const Tree* const> sides, std::span<const std::string> labels,
-          const MergeStrategy& strategy, std::span<const MergeRule> rules, const LayoutKeyFn& layout_key)
+          const MergeStrategy& strategy, std::span<const MergeRule> rules, const LayoutKeyFn& layout_key,
+          const MetadataFn& metadata)
     : m_base(base), m_sides(sides), m_labels(labels), m_strategy(strategy), m_rules(rules),
-      m_uniform(strategy.name == "soup"), m_layout_key(layout_key) {}
+      m_uniform(strategy.name == "soup"), m_layout_key(layout_key), m_metadata(metadata) {}
 
   MergePlan run() {
     std::set<std::string> paths;
@@ -220,9 +222,11 @@ private:
     std::vector<std::size_t> relaid;
     for (auto i : part)
       if (!base_layout || !(structure(*files[i]) == *base_layout)) relaid.push_back(i);
+    const bool rebuildable = m_metadata && files[part[0]]->format == core::FileFormat::safetensors;
     for (auto i : relaid)
       if (!(structure(*files[i]) == structure(*files[relaid[0]]))) {
         if (pick_whole_file(path, files, base)) return;
+        if (rebuildable) return plan_rebuilt(path, base, files, part, relaid, mode);
         conflict(path, "", "layout changed on " + join(relaid) + " (tensors added, removed or reshaped differently)");
         return;
       }
@@ -237,6 +241,7 @@ private:
         if (!names.count(t.name) && !same_tensor(&t, find_tensor(base, t.name))) dropped_changed.insert(t.name);
     if (!dropped_changed.empty()) {
       if (pick_whole_file(path, files, base)) return;
+      if (rebuildable) return plan_rebuilt(path, base, files, part, relaid, mode);
       for (const auto& name : dropped_changed)
         conflict(path, name, "deleted on " + join(relaid) + " and changed on another side");
       return;
@@ -247,6 +252,80 @@ private:
     for (std::size_t k = 0; k < result.tensors.size(); ++k)
       plan_tensor(path, base, files, part, result.tensors[k], file_index, k);
     m_plan.tensorwise.push_back(file_index);
+    m_plan.tree.files.push_back(std::move(result));
+  }
+
+  // A safetensors file whose layout changed differently on several sides: which tensors it
+  // keeps is decided tensor by tensor (added on one side: kept; deleted on one side and
+  // unchanged elsewhere: deleted), and a new header lists them, sorted by name, with the
+  // "__metadata__" merged three-way. The file entry and its skeleton are complete here; only
+  // the tensors of jobs wait for their ids.
+  void plan_rebuilt(const std::string& path, const FileEntry* base, const std::vector<const FileEntry*>& files,
+                    const std::vector<std::size_t>& part, const std::vector<std::size_t>& relaid, std::uint32_t mode) {
+    const std::string base_meta = base ? m_metadata(*base) : std::string();
+    std::vector<std::size_t> meta_changed;
+    std::vector<std::string> metas(files.size());
+    for (auto i : part) {
+      metas[i] = m_metadata(*files[i]);
+      if (metas[i] != base_meta) meta_changed.push_back(i);
+    }
+    for (auto i : meta_changed)
+      if (metas[i] != metas[meta_changed[0]]) {
+        conflict(path, "", "header metadata changed on " + join(meta_changed));
+        return;
+      }
+    const std::string metadata = meta_changed.empty() ? base_meta : metas[meta_changed[0]];
+    // The tensors kept, each with the dtype and shape its version has.
+    std::set<std::string> names;
+    if (base)
+      for (const auto& t : base->tensors) names.insert(t.name);
+    for (auto i : part)
+      for (const auto& t : files[i]->tensors) names.insert(t.name);
+    FileEntry result;
+    result.path = path;
+    result.format = core::FileFormat::safetensors;
+    result.mode = mode;
+    for (const auto& name : names) {
+      const TensorEntry* b = find_tensor(base, name);
+      const TensorEntry* kind = b;
+      std::vector<std::size_t> changed;
+      for (auto i : part)
+        if (!same_tensor(find_tensor(files[i], name), b)) changed.push_back(i);
+      bool agree = true;
+      for (auto i : changed) agree = agree && same_tensor(find_tensor(files[i], name), find_tensor(files[changed[0]], name));
+      if (!changed.empty() && agree) kind = find_tensor(files[changed[0]], name);
+      for (std::size_t c = 0; c < changed.size() && !agree && !kind; ++c) kind = find_tensor(files[changed[c]], name);
+      if (!kind) {  // deleted where it changed, unchanged elsewhere
+        decide({path, name, "delete", labels_of(changed), {}, -1, {}});
+        continue;
+      }
+      TensorEntry t = *kind;
+      t.length = core::dtype_size(t.dtype);
+      for (const auto d : t.shape) t.length *= d;
+      result.tensors.push_back(std::move(t));
+    }
+    // The header, the offsets it gives, and the skeleton (the header is all of it).
+    nlohmann::json header = nlohmann::json::object();
+    if (!metadata.empty()) header["__metadata__"] = nlohmann::json::parse(metadata);
+    std::uint64_t data = 0;
+    for (auto& t : result.tensors) {
+      header[t.name] = {{"dtype", core::dtype_name(t.dtype)}, {"shape", t.shape}, {"data_offsets", {data, data + t.length}}};
+      t.offset = data;
+      data += t.length;
+    }
+    std::string text = header.dump();
+    text.append((8 - text.size() % 8) % 8, ' ');
+    std::string skeleton(8, '\0');
+    for (int k = 0; k < 8; ++k) skeleton[static_cast<std::size_t>(k)] = static_cast<char>((text.size() >> (8 * k)) & 0xFF);
+    skeleton += text;
+    for (auto& t : result.tensors) t.offset += skeleton.size();
+    result.size = skeleton.size() + data;
+    result.id = core::hash_bytes(std::string_view(skeleton));
+    m_plan.skeletons.push_back(std::move(skeleton));
+    // Each kept tensor, three-way as in any file merged tensor by tensor.
+    const std::size_t file_index = m_plan.tree.files.size();
+    decide({path, "", "merge", labels_of(relaid), {}, -1, {}});
+    for (std::size_t k = 0; k < result.tensors.size(); ++k) plan_tensor(path, base, files, part, result.tensors[k], file_index, k);
     m_plan.tree.files.push_back(std::move(result));
   }
 
@@ -312,7 +391,10 @@ private:
       kinds += (kinds.empty() ? "" : ", ") + m_labels[i] + " " + kind_text(*versions[i]);
     }
     std::string reason;
-    if (!missing.empty()) reason = "deleted on " + join(missing) + ", changed on " + join(changed);
+    std::vector<std::size_t> modified;
+    for (auto i : changed)
+      if (versions[i]) modified.push_back(i);
+    if (!missing.empty()) reason = "deleted on " + join(missing) + ", changed on " + join(modified);
     else if (!same_kinds) reason = "dtype or shape differs: " + kinds;
     else if (strategy.name == "fail") reason = "changed on " + join(changed);
     else if (!mergeable_dtype(out.dtype))
@@ -351,6 +433,7 @@ private:
   std::span<const MergeRule> m_rules;
   bool m_uniform;
   LayoutKeyFn m_layout_key;
+  MetadataFn m_metadata;
   MergePlan m_plan;
 };
 
@@ -363,8 +446,9 @@ std::string shape_text(const std::vector<std::uint64_t>& shape) {
 }
 
 MergePlan plan_merge(const Tree* base, std::span<const Tree* const> sides, std::span<const std::string> labels,
-                     const MergeStrategy& strategy, std::span<const MergeRule> rules, const LayoutKeyFn& layout_key) {
-  return Planner(base, sides, labels, strategy, rules, layout_key).run();
+                     const MergeStrategy& strategy, std::span<const MergeRule> rules, const LayoutKeyFn& layout_key,
+                     const MetadataFn& metadata) {
+  return Planner(base, sides, labels, strategy, rules, layout_key, metadata).run();
 }
 
 }  // namespace coral::vcs

@@ -32,17 +32,22 @@ struct MergePlan {
   std::uint64_t conflicts = 0;
   std::vector<std::size_t> tensorwise;  // files (into tree.files) merged tensor by tensor, whose
                                         // skeleton checksums must be refreshed (merge_checksums.hpp)
+  std::vector<std::string> skeletons;   // new skeleton objects to store: safetensors headers
+                                        // written for tensors taken from several layouts
 };
 
 // Identifies a tensor file's layout apart from its tensors' content (LayoutKeys::key); by
 // default the skeleton's id.
 using LayoutKeyFn = std::function<core::ObjectId(const FileEntry&)>;
+// A safetensors file's "__metadata__" as canonical JSON ("" when it has none).
+using MetadataFn = std::function<std::string(const FileEntry&)>;
 
 // `sides` and `labels` are parallel, ours first; `base` is null for unrelated histories. With
 // strategy "soup" every tensor the sides hold differently is averaged, even when only one side
 // changed it (a soup is the uniform average of its ingredients, not a three-way merge).
 MergePlan plan_merge(const Tree* base, std::span<const Tree* const> sides, std::span<const std::string> labels,
-                     const MergeStrategy& strategy, std::span<const MergeRule> rules, const LayoutKeyFn& layout_key = {});
+                     const MergeStrategy& strategy, std::span<const MergeRule> rules, const LayoutKeyFn& layout_key = {},
+                     const MetadataFn& metadata = {});
 
 // "[4,8]", as the CLI prints shapes.
 std::string shape_text(const std::vector<std::uint64_t>& shape);

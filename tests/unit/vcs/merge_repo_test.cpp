@@ -3,6 +3,7 @@
 // tree for any thread count, and greedy soup with a real eval command.
 
 #include "coral/core/error.hpp"
+#include "coral/core/file_layout.hpp"
 #include "coral/storage/hdf5_store.hpp"
 #include "coral/vcs/operations.hpp"
 #include "coral/vcs/refs.hpp"
@@ -14,6 +15,7 @@
 
 #include <cstring>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 #include <unistd.h>
 
 using namespace coral;
@@ -284,6 +286,52 @@ TEST_F(MergeRepoTest, TheSameTreeForAnyThreadCount) {
     checkout(r, {.rev = "main", .force = true});
   }
   EXPECT_EQ(trees[0], trees[1]);
+}
+
+// Two sides that change a safetensors file's layout differently (each adds a tensor, one deletes
+// another, one changes the metadata) merge tensor by tensor into a new header.
+TEST_F(MergeRepoTest, LayoutsChangedOnSeveralSidesGetANewHeader) {
+  const std::string a0 = bias(0), b0 = bias(1), x = bias(7), y = std::string(8, '\x11');
+  const auto file = [](std::vector<test::FakeTensor> tensors, const std::string& meta = "") {
+    return test::safetensors_bytes(tensors, meta);
+  };
+  commit_model(file({{"a", "F32", {4}, a0}, {"b", "F32", {4}, b0}}, R"({"format":"pt"})"), "base layout");
+  branch_with("ft-a", file({{"a", "F32", {4}, bias(3)}, {"b", "F32", {4}, b0}, {"x", "F32", {4}, x}}, R"({"format":"pt"})"));
+  branch_with("ft-b", file({{"a", "F32", {4}, a0}, {"y", "I32", {2}, y}}, R"({"format":"pt","step":"7"})"));
+  MergeOptions o;
+  o.revs = {"ft-a", "ft-b"};
+  const MergeResult r = merge(*repo, o);
+  ASSERT_EQ(r.conflicts, 0u);
+  ASSERT_TRUE(r.commit.has_value());
+  const std::string merged = test::read_file(dir.path() / "m.safetensors");
+  // A valid safetensors file: a from ft-a, x added on ft-a, y added on ft-b, b deleted on ft-b,
+  // and ft-b's metadata.
+  const auto layout = core::parse_file_layout("m.safetensors", std::as_bytes(std::span(merged)));
+  ASSERT_EQ(layout.tensors.size(), 3u);
+  const std::vector<std::pair<std::string, std::string>> expected = {{"a", bias(3)}, {"x", x}, {"y", y}};
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(layout.tensors[i].name, expected[i].first);
+    EXPECT_EQ(merged.substr(layout.tensors[i].offset, layout.tensors[i].length), expected[i].second);
+  }
+  EXPECT_EQ(layout.tensors[2].dtype, core::DType::i32);
+  std::uint64_t header_length = 0;
+  std::memcpy(&header_length, merged.data(), 8);
+  const auto header = nlohmann::json::parse(merged.substr(8, header_length));
+  EXPECT_EQ(header.at("__metadata__"), nlohmann::json::parse(R"({"format":"pt","step":"7"})"));
+  EXPECT_TRUE(status(*repo).clean());  // coral parses its own output to the same layout
+
+  // A tensor deleted on one side and changed on another is still a conflict.
+  const core::ObjectId merged_head = head();
+  update_ref(*repo, "refs/heads/main", resolve_ref("ft-a~1"), merged_head);
+  checkout(*repo, {.rev = "main", .force = true});
+  branch_with("ft-c", file({{"a", "F32", {4}, a0}, {"b", "F32", {4}, bias(5)}, {"z", "F32", {4}, x}}, R"({"format":"pt"})"));
+  o.revs = {"ft-b", "ft-c"};
+  const MergeResult c = merge(*repo, o);
+  EXPECT_EQ(c.conflicts, 1u);
+  for (const auto& d : c.decisions) {
+    if (d.action != "conflict") continue;
+    EXPECT_EQ(d.path + ":" + d.tensor + " " + d.reason, "m.safetensors:b deleted on ft-b, changed on ft-c");
+  }
 }
 
 // Big tensors are merged piece by piece from the packs: the same bytes as in memory.
