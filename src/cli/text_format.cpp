@@ -78,13 +78,16 @@ struct Tally {
 // The decisions a person reads: per tensor for tensor files (their file-level decision repeats
 // what the tensors say), per file otherwise, and a deleted file once.
 std::vector<const vcs::MergeDecision*> readable_decisions(const vcs::MergeResult& r) {
-  std::set<std::string> tensor_files;
-  for (const auto& d : r.decisions)
+  std::set<std::string> tensor_files, deleted_files;
+  for (const auto& d : r.decisions) {
     if (!d.tensor.empty()) tensor_files.insert(d.path);
+    else if (d.action == "delete") deleted_files.insert(d.path);
+  }
   std::vector<const vcs::MergeDecision*> out;
   for (const auto& d : r.decisions) {
     const bool file_level = d.tensor.empty();
-    if (d.action == "delete" ? file_level : (!file_level || !tensor_files.count(d.path))) out.push_back(&d);
+    const bool shown = deleted_files.count(d.path) ? file_level : (!file_level || !tensor_files.count(d.path));
+    if (shown) out.push_back(&d);
   }
   return out;
 }

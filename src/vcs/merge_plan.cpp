@@ -225,8 +225,8 @@ private:
     const bool rebuildable = m_metadata && files[part[0]]->format == core::FileFormat::safetensors;
     for (auto i : relaid)
       if (!(structure(*files[i]) == structure(*files[relaid[0]]))) {
-        if (pick_whole_file(path, files, base)) return;
         if (rebuildable) return plan_rebuilt(path, base, files, part, relaid, mode);
+        if (pick_whole_file(path, files, base)) return;
         conflict(path, "", "layout changed on " + join(relaid) + " (tensors added, removed or reshaped differently)");
         return;
       }
@@ -240,8 +240,8 @@ private:
       for (const auto& t : files[i]->tensors)
         if (!names.count(t.name) && !same_tensor(&t, find_tensor(base, t.name))) dropped_changed.insert(t.name);
     if (!dropped_changed.empty()) {
-      if (pick_whole_file(path, files, base)) return;
       if (rebuildable) return plan_rebuilt(path, base, files, part, relaid, mode);
+      if (pick_whole_file(path, files, base)) return;
       for (const auto& name : dropped_changed)
         conflict(path, name, "deleted on " + join(relaid) + " and changed on another side");
       return;
@@ -285,7 +285,11 @@ private:
     result.path = path;
     result.format = core::FileFormat::safetensors;
     result.mode = mode;
+    decide({path, "", "merge", labels_of(relaid), {}, -1, {}});
     for (const auto& name : names) {
+      // Which version's dtype and shape the tensor has: the base's when no side changed it, the
+      // changed sides' when they agree, else the version ours/theirs picks, else the first
+      // changed one (plan_tensor then finds the mismatch or merges them).
       const TensorEntry* b = find_tensor(base, name);
       const TensorEntry* kind = b;
       std::vector<std::size_t> changed;
@@ -293,8 +297,19 @@ private:
         if (!same_tensor(find_tensor(files[i], name), b)) changed.push_back(i);
       bool agree = true;
       for (auto i : changed) agree = agree && same_tensor(find_tensor(files[i], name), find_tensor(files[changed[0]], name));
-      if (!changed.empty() && agree) kind = find_tensor(files[changed[0]], name);
-      for (std::size_t c = 0; c < changed.size() && !agree && !kind; ++c) kind = find_tensor(files[changed[c]], name);
+      const std::string& strategy = choose(path, name).strategy->name;
+      if (!changed.empty() && agree) {
+        kind = find_tensor(files[changed[0]], name);
+      } else if (!changed.empty() && (strategy == "ours" || strategy == "theirs")) {
+        kind = find_tensor(files[strategy == "ours" ? 0 : 1], name);
+        if (!kind) {
+          decide({path, name, "delete", {m_labels[strategy == "ours" ? 0 : 1]}, strategy, choose(path, name).rule, {}});
+          continue;
+        }
+      } else if (!changed.empty()) {
+        kind = nullptr;
+        for (std::size_t c = 0; c < changed.size() && !kind; ++c) kind = find_tensor(files[changed[c]], name);
+      }
       if (!kind) {  // deleted where it changed, unchanged elsewhere
         decide({path, name, "delete", labels_of(changed), {}, -1, {}});
         continue;
@@ -324,7 +339,6 @@ private:
     m_plan.skeletons.push_back(std::move(skeleton));
     // Each kept tensor, three-way as in any file merged tensor by tensor.
     const std::size_t file_index = m_plan.tree.files.size();
-    decide({path, "", "merge", labels_of(relaid), {}, -1, {}});
     for (std::size_t k = 0; k < result.tensors.size(); ++k) plan_tensor(path, base, files, part, result.tensors[k], file_index, k);
     m_plan.tree.files.push_back(std::move(result));
   }

@@ -773,3 +773,29 @@ TEST(CliMergeTest, AKilledBigMergeLeavesNoScratchFile) {
       ADD_FAILURE() << "left behind: " << e.path().filename() << " (attempt " << attempt << ")";
   }
 }
+
+// Tensors deleted inside a file merged across layouts are listed by --dry-run and counted.
+TEST(CliMergeTest, TensorsDeletedAcrossLayoutsAreListed) {
+  CliDir dir;
+  dir.ok({"init"});
+  const std::string one(4, '\x01'), two(8, '\x02');
+  dir.write("m.safetensors", safetensors_bytes({{"k", "F32", {1}, one}, {"w", "F32", {2}, two}, {"x", "F32", {1}, one}}));
+  dir.ok({"add", "m.safetensors"});
+  dir.ok({"commit", "-m", "base"});
+  dir.ok({"checkout", "-q", "-b", "a"});
+  dir.write("m.safetensors", safetensors_bytes({{"k", "F32", {1}, one}, {"x", "F32", {1}, one}}));
+  dir.ok({"commit", "-a", "-m", "a drops w"});
+  dir.ok({"checkout", "-q", "-b", "b", "main"});
+  dir.write("m.safetensors", safetensors_bytes({{"k", "F32", {1}, one}, {"w", "F32", {2}, two}}));
+  dir.ok({"commit", "-a", "-m", "b drops x"});
+  dir.ok({"checkout", "-q", "main"});
+  const auto dry = dir.ok({"merge", "a", "b", "--dry-run"});
+  EXPECT_TRUE(contains(dry.out, "delete   m.safetensors:w  (a)")) << dry.out;
+  EXPECT_TRUE(contains(dry.out, "delete   m.safetensors:x  (b)")) << dry.out;
+  const auto merged = dir.ok({"merge", "a", "b"});
+  EXPECT_TRUE(contains(merged.out, "deleted 2")) << merged.out;
+  const std::string file = dir.read("m.safetensors");
+  EXPECT_TRUE(contains(file, "\"k\"") && !contains(file, "\"w\"") && !contains(file, "\"x\"")) << file;
+  EXPECT_EQ(file.substr(file.size() - 4), one);
+  EXPECT_EQ(dir.ok({"status", "--porcelain"}).out, "");
+}

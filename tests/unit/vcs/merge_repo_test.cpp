@@ -14,6 +14,7 @@
 #include "vcs/merge_math.hpp"
 
 #include <cstring>
+#include <map>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <unistd.h>
@@ -332,6 +333,41 @@ TEST_F(MergeRepoTest, LayoutsChangedOnSeveralSidesGetANewHeader) {
     if (d.action != "conflict") continue;
     EXPECT_EQ(d.path + ":" + d.tensor + " " + d.reason, "m.safetensors:b deleted on ft-b, changed on ft-c");
   }
+}
+
+// Across layouts, a tensor's dtype and shape come from the sides that changed it (not the base),
+// and ours/theirs decide tensor by tensor: a tensor added on the other side is kept.
+TEST_F(MergeRepoTest, AcrossLayoutsTensorsKeepTheirSidesShapesAndOursStillKeepsAdditions) {
+  const auto file = [](std::vector<test::FakeTensor> tensors) { return test::safetensors_bytes(tensors); };
+  commit_model(file({{"w", "F32", {4}, bias(1)}}), "base layout");
+  branch_with("ft-a", file({{"w", "F32", {2, 2}, bias(2)}, {"x", "F32", {4}, bias(3)}}));
+  branch_with("ft-b", file({{"w", "F32", {2, 2}, bias(4)}, {"y", "F32", {4}, bias(5)}}));
+  const auto start = head();
+  MergeOptions o;
+  o.revs = {"ft-a", "ft-b"};
+  o.strategy.name = "average";
+  const MergeResult avg = merge(*repo, o);
+  ASSERT_EQ(avg.conflicts, 0u);
+  auto tensors_of = [&] {
+    const std::string merged = test::read_file(dir.path() / "m.safetensors");
+    std::map<std::string, std::pair<std::vector<std::uint64_t>, std::string>> out;
+    for (const auto& t : core::parse_file_layout("m.safetensors", std::as_bytes(std::span(merged))).tensors)
+      out[t.name] = {t.shape, merged.substr(t.offset, t.length)};
+    return out;
+  };
+  auto merged = tensors_of();
+  ASSERT_EQ(merged.size(), 3u);
+  EXPECT_EQ(merged["w"].first, (std::vector<std::uint64_t>{2, 2}));
+  EXPECT_EQ(merged["w"].second, bias(3));  // (2 + 4) / 2
+  update_ref(*repo, "refs/heads/main", start, head());
+  checkout(*repo, {.rev = "main", .force = true});
+  o.strategy.name = "ours";
+  const MergeResult ours = merge(*repo, o);
+  ASSERT_EQ(ours.conflicts, 0u);
+  merged = tensors_of();
+  EXPECT_EQ(merged["w"].second, bias(2));  // ft-a's, the first side
+  EXPECT_EQ(merged["y"].second, bias(5));  // added on ft-b: kept
+  EXPECT_EQ(merged["x"].second, bias(3));
 }
 
 // Big tensors are merged piece by piece from the packs: the same bytes as in memory.
