@@ -105,10 +105,13 @@ MergeResult merge(Repository& repo, const MergeOptions& o, const core::ProgressF
   if (theirs.empty()) {
     r.kind = MergeResult::Kind::up_to_date;
     r.target = *r.head.commit;
+    r.labels = {branch};
+    r.heads = {*r.head.commit};
     return r;
   }
-  if (!r.head.commit && theirs.size() > 1)
-    throw UsageError("an unborn branch can only take one revision (a fast-forward)");
+  if (!r.head.commit && (theirs.size() > 1 || o.fast_forward == FastForward::never))
+    throw UsageError("an unborn branch can only take one revision, by a fast-forward",
+                     {}, o.fast_forward == FastForward::never ? "drop --no-ff" : "merge one revision first");
   // The sides: HEAD and the revisions, minus any that another one contains (git's reduce_heads),
   // unless --no-ff keeps HEAD. Main as the base of three fine-tunes is then no side and no parent.
   std::vector<std::pair<std::string, core::ObjectId>> candidates;

@@ -489,6 +489,19 @@ TEST_F(MergeRepoTest, FastForwardUpToDateAndTheFastForwardFlags) {
   EXPECT_EQ(m.commit->parents.size(), 2u);
 }
 
+// An unborn branch takes one revision by a fast-forward (git refuses --no-ff there too); an
+// up-to-date merge names HEAD's branch as its only side.
+TEST_F(MergeRepoTest, AnUnbornBranchOnlyFastForwards) {
+  branch_with("ft", model(weights(1, 0.3), bias(1)));
+  MergeOptions o;
+  o.revs = {"main"};
+  EXPECT_EQ(merge(*repo, o).labels, std::vector<std::string>{"main"});  // up to date
+  set_head_branch(*repo, "fresh");
+  o.revs = {"ft"};
+  o.fast_forward = FastForward::never;
+  EXPECT_THROW(merge(*repo, o), UsageError);
+}
+
 TEST_F(MergeRepoTest, NoFastForwardMakesAMergeCommitWithTheBranchTree) {
   branch_with("ft", model(weights(1, 0.3), bias(1)));
   MergeOptions o;
