@@ -296,6 +296,34 @@ void Output::print_merge(const vcs::MergeResult& r, const vcs::MergeOptions& opt
   if (!r.dry_run || m_json) std::fwrite(conflicts.data(), 1, conflicts.size(), stderr);
 }
 
+void Output::print_fsck(const vcs::FsckResult& r) {
+  if (!m_json) return result(format_fsck(r));
+  const auto str = [](const std::string& s) { return s.empty() ? Json(nullptr) : Json(s); };
+  Json problems = Json::array();
+  for (const auto& p : r.problems)
+    problems.push_back({{"kind", p.kind},
+                        {"object", id_json(p.object)},
+                        {"commit", id_json(p.commit)},
+                        {"ref", str(p.ref)},
+                        {"path", str(p.path)},
+                        {"tensor", str(p.tensor)},
+                        {"pack", str(p.pack)},
+                        {"message", p.message}});
+  Json rebuilt = nullptr;
+  if (r.rebuilt)
+    rebuilt = {{"packs", r.rebuilt->packs},
+               {"similarity_tensors", r.rebuilt->similarity_tensors},
+               {"similarity_error", str(r.rebuilt->similarity_error)}};
+  result(dump({{"ok", r.ok()},
+               {"commits", r.commits},
+               {"trees", r.trees},
+               {"objects", r.objects},
+               {"packs", r.packs},
+               {"full", r.full},
+               {"rebuilt", rebuilt},
+               {"problems", problems}}));
+}
+
 void Output::print_branches(const std::vector<vcs::BranchInfo>& branches) {
   if (!m_json) return result(format_branches(branches));
   Json list = Json::array();

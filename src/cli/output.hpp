@@ -69,6 +69,8 @@ public:
   // stderr (even with -q: they explain the error that follows). `options` gives the strategy,
   // its parameters and the rules for --json.
   void print_merge(const vcs::MergeResult& r, const vcs::MergeOptions& options);
+  // fsck: one "error:" line per problem, then the summary (everything on stdout).
+  void print_fsck(const vcs::FsckResult& r);
   void print_branches(const std::vector<vcs::BranchInfo>& branches);
   void print_tags(const std::vector<vcs::TagInfo>& tags);
   void print_ref_change(const RefChange& change);

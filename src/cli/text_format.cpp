@@ -288,6 +288,44 @@ std::string format_log(const std::vector<vcs::Commit>& commits, bool oneline) {
   return out;
 }
 
+namespace {
+
+// "(ref refs/heads/main, commit 1a2b3c4d, path m.safetensors, tensor w, pack pack-...)"
+std::string fsck_context(const vcs::FsckProblem& p) {
+  std::vector<std::string> parts;
+  if (p.object && p.message.find(p.object->hex()) == std::string::npos) parts.push_back("object " + p.object->hex());
+  if (!p.ref.empty()) parts.push_back("ref " + p.ref);
+  if (p.commit && p.commit != p.object) parts.push_back("commit " + short_id(*p.commit));
+  if (!p.path.empty()) parts.push_back("path " + p.path);
+  if (!p.tensor.empty()) parts.push_back("tensor " + p.tensor);
+  if (!p.pack.empty() && p.message.find(p.pack) == std::string::npos) parts.push_back("pack " + p.pack);
+  std::string out;
+  for (const auto& s : parts) out += (out.empty() ? " (" : ", ") + s;
+  return out.empty() ? out : out + ")";
+}
+
+std::string plural(std::uint64_t n, const char* word) {
+  return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
+}
+
+}  // namespace
+
+std::string format_fsck(const vcs::FsckResult& r) {
+  std::string out;
+  if (r.rebuilt) {
+    out += "rebuilt the pack lookup table (" + plural(r.rebuilt->packs, "pack") + ")";
+    if (r.rebuilt->similarity_error.empty())
+      out += " and the similarity index (" + plural(r.rebuilt->similarity_tensors, "tensor") + ")\n";
+    else
+      out += "; the similarity index could not be rebuilt: " + r.rebuilt->similarity_error + "\n";
+  }
+  for (const auto& p : r.problems) out += "error: " + p.message + fsck_context(p) + "\n";
+  out += "checked " + plural(r.commits, "commit") + ", " + plural(r.trees, "tree") + ", " + plural(r.objects, "object") +
+         (r.full ? " (full: decoded and hashed)" : "") + " in " + plural(r.packs, "pack") + ": " +
+         (r.ok() ? std::string("no problems") : plural(r.problems.size(), "problem")) + "\n";
+  return out;
+}
+
 std::string format_branches(const std::vector<vcs::BranchInfo>& branches) {
   std::string out;
   for (const auto& b : branches) out += (b.current ? "* " : "  ") + b.name + "\n";

@@ -73,6 +73,7 @@ VerbSpec make_checkout_verb();
 VerbSpec make_commit_verb();
 VerbSpec make_config_verb();
 VerbSpec make_diff_verb();
+VerbSpec make_fsck_verb();
 VerbSpec make_init_verb();
 VerbSpec make_log_verb();
 VerbSpec make_merge_verb();

@@ -11,6 +11,7 @@ std::vector<VerbSpec> make_verbs() {
   verbs.push_back(make_commit_verb());
   verbs.push_back(make_config_verb());
   verbs.push_back(make_diff_verb());
+  verbs.push_back(make_fsck_verb());
   verbs.push_back(make_init_verb());
   verbs.push_back(make_log_verb());
   verbs.push_back(make_merge_verb());

@@ -1,6 +1,7 @@
 #include "coral/storage/hdf5_store.hpp"
 
 #include "coral/core/error.hpp"
+#include "storage/pack_catalog.hpp"
 #include "storage/pack_store.hpp"
 
 namespace coral::storage {
@@ -58,5 +59,7 @@ std::optional<std::string> Hdf5Store::find_pack_of(const core::ObjectId& id) con
 }
 
 void Hdf5Store::rebuild_lookup() { m_impl->rebuild_lookup(); }
+
+std::vector<LookupProblem> Hdf5Store::check_lookup() const { return check_catalog(m_impl->layout()); }
 
 }  // namespace coral::storage

@@ -1,6 +1,7 @@
 #pragma once
 // The catalog of packs: the lookup table reconciled with what the packs directory holds.
 
+#include "coral/storage/hdf5_store.hpp"
 #include "coral/storage/layout.hpp"
 #include "storage/lookup_table.hpp"
 #include "storage/pack_writer.hpp"
@@ -34,5 +35,8 @@ LookupTable load_catalog(const Layout& layout, CatalogMode mode, std::span<const
 // A table built from the /index of every pack on disk (opens every pack; skips unreadable ones
 // with a warning).
 LookupTable rebuild_catalog(const Layout& layout);
+
+// The lookup table file against the packs on disk (Hdf5Store::check_lookup; lookup_check.cpp).
+std::vector<LookupProblem> check_catalog(const Layout& layout);
 
 }  // namespace coral::storage

@@ -8,7 +8,7 @@ using namespace coral::test;
 
 namespace {
 
-const std::vector<std::string> k_verbs = {"add", "branch", "checkout", "commit", "config", "diff", "init",
+const std::vector<std::string> k_verbs = {"add", "branch", "checkout", "commit", "config", "diff", "fsck", "init",
                                           "log", "merge",  "rm",       "show",   "status", "tag"};
 
 void expect_usage_error(const RunResult& r, const std::string& message) {

@@ -43,6 +43,13 @@ struct StoredCopy {
   std::string pack;  // "pack-<hex>"
 };
 
+// One inconsistency between the pack lookup table and the packs (Hdf5Store::check_lookup).
+struct LookupProblem {
+  std::string pack;                   // "pack-<hex>"; empty when the table as a whole is at fault
+  std::optional<core::ObjectId> object;
+  std::string message;
+};
+
 struct Hdf5StoreOptions {
   std::uint64_t max_pack_bytes = 2ull << 30;  // a write batch starts a new pack past this size
   double lock_wait_seconds = 30;              // for the short lookup-table lock
@@ -93,6 +100,10 @@ public:
   // Rewrites the lookup table from the packs themselves (opens every pack; an unreadable pack is
   // left out with a warning). Takes the lookup lock; throws LockedError on timeout.
   void rebuild_lookup();
+  // Compares the lookup table file with the packs' own indexes (opens every pack): every row's
+  // pack exists and holds that object at that row, and every object of every pack is listed
+  // (there or in another pack). Read-only, no lock: one problem per inconsistency.
+  std::vector<LookupProblem> check_lookup() const;
 
 private:
   struct Impl;

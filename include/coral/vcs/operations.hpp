@@ -265,6 +265,36 @@ struct MergeResult {
 // unrelated (without allow_unrelated) or --ff-only cannot fast-forward.
 MergeResult merge(Repository& repo, const MergeOptions& options, const core::ProgressFn& progress = {});
 
+// ---- fsck ----------------------------------------------------------------------------------
+struct FsckOptions {
+  bool full = false;           // also decode every reachable data object and check its hash
+  bool rebuild_index = false;  // first rewrite the pack lookup table and the similarity index
+};
+// One problem, named as precisely as the walk knows it: the ref it was reached from (full name,
+// "HEAD" or "index"), the commit, path and tensor, the object and the pack. Empty / unset: n/a.
+struct FsckProblem {
+  std::string kind;  // "missing", "corrupt" or "lookup"
+  std::optional<core::ObjectId> object;
+  std::optional<core::ObjectId> commit;
+  std::string ref, path, tensor, pack;
+  std::string message;  // what is wrong (a CorruptError's message for damage)
+};
+struct FsckRebuild {
+  std::size_t packs = 0;               // packs the lookup table now lists
+  std::size_t similarity_tensors = 0;  // tensors the similarity index now holds
+  std::string similarity_error;        // set when the similarity index could not be rebuilt
+};
+struct FsckResult {
+  std::uint64_t commits = 0, trees = 0, objects = 0, packs = 0;  // distinct ones checked
+  bool full = false;
+  std::optional<FsckRebuild> rebuilt;
+  std::vector<FsckProblem> problems;  // in walk order (deterministic for any --jobs)
+  bool ok() const noexcept { return problems.empty(); }
+};
+// Walks every branch, tag, HEAD and the index down to the data objects and checks the pack lookup
+// table against the packs. Read-only (no lock) unless rebuild_index, which holds the write lock.
+FsckResult fsck(Repository& repo, const FsckOptions& options, const core::ProgressFn& progress = {});
+
 // ---- identity --------------------------------------------------------------------------------
 // --author/--email, then config user.name/user.email (whose own variables are CORAL_USER_NAME /
 // CORAL_USER_EMAIL), then CORAL_AUTHOR_NAME/CORAL_AUTHOR_EMAIL, then the login name and host
