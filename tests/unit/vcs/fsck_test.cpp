@@ -66,27 +66,6 @@ protected:
     repo.reset();
     repo = std::make_unique<Repository>(Repository::open({.start_dir = dir.path(), .jobs = 2}));
   }
-  // Flips one bit in the middle of `victim`'s stored bytes, inside its pack file.
-  void flip_byte(const core::ObjectId& victim) {
-    std::string needle;
-    std::filesystem::path pack;
-    {
-      const auto object = repo->objects().data_store().open_object(victim);
-      ASSERT_TRUE(object);
-      std::vector<std::byte> enc(static_cast<std::size_t>(object->info().stored_size));
-      object->read(0, enc);
-      needle.assign(reinterpret_cast<const char*>(enc.data()) + enc.size() / 2 - 32, 64);
-      pack = repo->layout().pack(*repo->objects().data_store().find_pack_of(victim));
-    }
-    repo.reset();
-    std::string bytes = test::read_file(pack);
-    const auto at = bytes.find(needle);
-    ASSERT_NE(at, std::string::npos);
-    bytes[at + 32] = static_cast<char>(bytes[at + 32] ^ 0x01);
-    std::filesystem::permissions(pack, std::filesystem::perms::owner_write, std::filesystem::perm_options::add);
-    test::write_file(pack, bytes);
-    reopen();
-  }
   const FsckProblem* find_problem(const FsckResult& r, const core::ObjectId& id) {
     for (const auto& p : r.problems)
       if (p.object == id) return &p;
@@ -137,7 +116,7 @@ TEST_F(FsckTest, AnEmptyRepositoryPasses) {
 TEST_F(FsckTest, AFlippedByteInARawObjectIsFoundOnlyByFull) {
   const core::ObjectId victim = tensor(file_at("HEAD"), "w").id;
   const core::ObjectId head = resolve_commit(*repo, "HEAD");
-  flip_byte(victim);
+  damage_object(victim);
 
   EXPECT_TRUE(fsck(*repo, {}).ok());
   const FsckResult r = fsck(*repo, {.full = true});
@@ -245,7 +224,7 @@ TEST_F(FsckTest, ARemovedLookupTableIsReportedAndRebuilt) {
 TEST_F(FsckTest, ResultsDoNotDependOnTheThreadCount) {
   commit_files(model(2), "readme v2\n", "second");
   const core::ObjectId victim = tensor(file_at("HEAD~1"), "w").id;
-  flip_byte(victim);
+  damage_object(victim);
   std::vector<std::string> messages[2];
   for (int jobs : {1, 4}) {
     auto r = Repository::open({.start_dir = dir.path(), .jobs = jobs});

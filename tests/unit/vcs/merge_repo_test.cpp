@@ -414,24 +414,7 @@ TEST_F(MergeRepoTest, ADamagedSideStopsAMergePieceByPiece) {
   core::ObjectId victim;
   for (const auto& t : shown.file->tensors)
     if (t.name == "w") victim = t.id;
-  std::string needle;
-  std::filesystem::path pack;
-  {
-    const auto object = repo->objects().data_store().open_object(victim);
-    ASSERT_TRUE(object);
-    std::vector<std::byte> enc(static_cast<std::size_t>(object->info().stored_size));
-    object->read(0, enc);
-    needle.assign(reinterpret_cast<const char*>(enc.data()) + enc.size() / 2 - 32, 64);
-    pack = repo->layout().pack(*repo->objects().data_store().find_pack_of(victim));
-  }
-  repo.reset();
-  std::string file = test::read_file(pack);
-  const auto at = file.find(needle);
-  ASSERT_NE(at, std::string::npos);
-  file[at + 32] = static_cast<char>(file[at + 32] ^ 0x01);
-  std::filesystem::permissions(pack, std::filesystem::perms::owner_write, std::filesystem::perm_options::add);
-  test::write_file(pack, file);
-  repo = std::make_unique<Repository>(Repository::open({.start_dir = dir.path()}));
+  damage_object(victim);
 
   MergeOptions o;
   o.revs = {"ft-a", "ft-b"};
