@@ -324,6 +324,29 @@ void Output::print_fsck(const vcs::FsckResult& r) {
                {"problems", problems}}));
 }
 
+void Output::print_stats(const vcs::StatsResult& r) {
+  if (!m_json) return result(format_stats(r));
+  Json encodings = Json::object();
+  for (const auto& [name, e] : r.by_encoding)
+    encodings[name] = {{"objects", e.objects}, {"raw_bytes", e.raw_bytes}, {"stored_bytes", e.stored_bytes}};
+  Json depths = Json::object();
+  for (const auto& [depth, n] : r.delta_depth) depths[std::to_string(depth)] = n;
+  result(dump({{"commits", r.commits},
+               {"logical_bytes_head", r.logical_bytes_head},
+               {"logical_bytes_history", r.logical_bytes_history},
+               {"stored_bytes", r.stored_bytes},
+               {"pack_bytes", r.pack_bytes},
+               {"packs", r.packs},
+               {"ratio", r.ratio},
+               {"ratio_head", r.ratio_head},
+               {"objects", r.objects},
+               {"by_encoding", encodings},
+               {"dedup", {{"references", r.references}, {"distinct", r.distinct}, {"saved_bytes", r.saved_bytes}}},
+               {"delta_depth", depths},
+               {"unreachable_objects", r.unreachable_objects},
+               {"reclaimable_bytes", r.reclaimable_bytes}}));
+}
+
 void Output::print_branches(const std::vector<vcs::BranchInfo>& branches) {
   if (!m_json) return result(format_branches(branches));
   Json list = Json::array();

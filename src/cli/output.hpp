@@ -71,6 +71,7 @@ public:
   void print_merge(const vcs::MergeResult& r, const vcs::MergeOptions& options);
   // fsck: one "error:" line per problem, then the summary (everything on stdout).
   void print_fsck(const vcs::FsckResult& r);
+  void print_stats(const vcs::StatsResult& r);
   void print_branches(const std::vector<vcs::BranchInfo>& branches);
   void print_tags(const std::vector<vcs::TagInfo>& tags);
   void print_ref_change(const RefChange& change);

@@ -326,6 +326,33 @@ std::string format_fsck(const vcs::FsckResult& r) {
   return out;
 }
 
+std::string format_stats(const vcs::StatsResult& r) {
+  const auto bytes = [](std::uint64_t b) { return fmt::format("{} ({} bytes)", format_bytes(b), b); };
+  std::string out;
+  const auto row = [&out](std::string_view label, const std::string& value) {
+    out += fmt::format("{:<20} {}\n", label, value);
+  };
+  row("commits:", std::to_string(r.commits));
+  row("logical (HEAD):", bytes(r.logical_bytes_head));
+  row("logical (history):", bytes(r.logical_bytes_history));
+  row("stored:", bytes(r.stored_bytes));
+  row("packs:", fmt::format("{} ({})", r.packs, format_bytes(r.pack_bytes)));
+  row("ratio:", fmt::format("{:.2f}x (HEAD {:.2f}x)", r.ratio, r.ratio_head));
+  row("dedup:", fmt::format("{} references to {} objects, saved {}", r.references, r.distinct,
+                            format_bytes(r.saved_bytes)));
+  std::string depths;
+  for (const auto& [depth, n] : r.delta_depth) depths += fmt::format("{}{}: {}", depths.empty() ? "" : ", ", depth, n);
+  row("delta depth:", depths.empty() ? "-" : depths);
+  row("reclaimable:", fmt::format("{} in {} unreachable objects", format_bytes(r.reclaimable_bytes),
+                                  r.unreachable_objects));
+  out += fmt::format("\n{:<8}  {:>8}  {:>10}  {:>10}\n", "ENCODING", "OBJECTS", "RAW", "STORED");
+  for (const auto& [name, e] : r.by_encoding)
+    out += fmt::format("{:<8}  {:>8}  {:>10}  {:>10}\n", name, e.objects, format_bytes(e.raw_bytes),
+                       format_bytes(e.stored_bytes));
+  out += fmt::format("{:<8}  {:>8}\n", "total", r.objects);
+  return out;
+}
+
 std::string format_branches(const std::vector<vcs::BranchInfo>& branches) {
   std::string out;
   for (const auto& b : branches) out += (b.current ? "* " : "  ") + b.name + "\n";

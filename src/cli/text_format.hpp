@@ -31,6 +31,7 @@ std::string format_commit_header(const vcs::Commit& c);  // as in `log`: commit,
 std::string format_merge(const vcs::MergeResult& r, const vcs::MergeOptions& options);
 std::string format_merge_conflicts(const vcs::MergeResult& r);
 std::string format_fsck(const vcs::FsckResult& r);
+std::string format_stats(const vcs::StatsResult& r);  // an aligned table of sizes and counts
 std::string format_branches(const std::vector<vcs::BranchInfo>& branches);
 std::string format_tags(const std::vector<vcs::TagInfo>& tags);
 std::string format_config_list(const std::map<std::string, core::ConfigValue>& values, bool show_origin);

@@ -79,6 +79,7 @@ VerbSpec make_log_verb();
 VerbSpec make_merge_verb();
 VerbSpec make_rm_verb();
 VerbSpec make_show_verb();
+VerbSpec make_stats_verb();
 VerbSpec make_status_verb();
 VerbSpec make_tag_verb();
 

@@ -17,6 +17,7 @@ std::vector<VerbSpec> make_verbs() {
   verbs.push_back(make_merge_verb());
   verbs.push_back(make_rm_verb());
   verbs.push_back(make_show_verb());
+  verbs.push_back(make_stats_verb());
   verbs.push_back(make_status_verb());
   verbs.push_back(make_tag_verb());
   return verbs;

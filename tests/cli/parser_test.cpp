@@ -9,7 +9,7 @@ using namespace coral::test;
 namespace {
 
 const std::vector<std::string> k_verbs = {"add", "branch", "checkout", "commit", "config", "diff", "fsck", "init",
-                                          "log", "merge",  "rm",       "show",   "status", "tag"};
+                                          "log", "merge",  "rm",       "show",   "stats",  "status", "tag"};
 
 void expect_usage_error(const RunResult& r, const std::string& message) {
   EXPECT_EQ(r.exit_code, 2) << r.err;

@@ -295,6 +295,37 @@ struct FsckResult {
 // table against the packs. Read-only (no lock) unless rebuild_index, which holds the write lock.
 FsckResult fsck(Repository& repo, const FsckOptions& options, const core::ProgressFn& progress = {});
 
+// ---- stats -----------------------------------------------------------------------------------
+struct EncodingStats {
+  std::uint64_t objects = 0;
+  std::uint64_t raw_bytes = 0;     // decoded sizes
+  std::uint64_t stored_bytes = 0;  // encoded sizes in the packs
+};
+struct StatsResult {
+  std::uint64_t commits = 0;                // reachable commits
+  std::uint64_t logical_bytes_head = 0;     // file sizes of HEAD's tree (0 when unborn)
+  std::uint64_t logical_bytes_history = 0;  // file sizes of every reachable commit's tree, summed
+  std::uint64_t stored_bytes = 0;           // every file under .coral/, recursively
+  std::uint64_t pack_bytes = 0;             // the pack files
+  std::uint64_t packs = 0;
+  double ratio = 0;       // logical_bytes_history / stored_bytes (0 when nothing is stored)
+  double ratio_head = 0;  // logical_bytes_head / stored_bytes
+  std::uint64_t objects = 0;                           // distinct data objects in the packs
+  std::map<std::string, EncodingStats> by_encoding;    // "raw", "zstd", "chunks" (docs/format.md)
+  // Dedup: file and tensor references of every reachable (unpruned) commit's tree, each commit
+  // counted, against the distinct objects they name; saved = raw bytes of the references minus
+  // raw bytes of the distinct objects.
+  std::uint64_t references = 0, distinct = 0, saved_bytes = 0;
+  std::map<unsigned, std::uint64_t> delta_depth;  // delta chain depth -> stored objects
+  // Data objects no root reaches (a live object's delta bases count as reached): what gc could
+  // delete, and their stored bytes.
+  std::uint64_t unreachable_objects = 0, reclaimable_bytes = 0;
+};
+// Storage statistics over every branch, tag, HEAD and the index. Read-only, no lock. A ref, HEAD
+// or the index that cannot be read throws CorruptError; a damaged commit or tree is skipped
+// (fsck names it).
+StatsResult stats(Repository& repo);
+
 // ---- identity --------------------------------------------------------------------------------
 // --author/--email, then config user.name/user.email (whose own variables are CORAL_USER_NAME /
 // CORAL_USER_EMAIL), then CORAL_AUTHOR_NAME/CORAL_AUTHOR_EMAIL, then the login name and host
