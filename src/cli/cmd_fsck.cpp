@@ -3,6 +3,7 @@
 
 #include "coral/core/error.hpp"
 #include "coral/vcs/operations.hpp"
+#include "coral/vcs/maintenance.hpp"
 
 #include <memory>
 

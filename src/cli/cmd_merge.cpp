@@ -5,6 +5,7 @@
 #include "coral/core/error.hpp"
 #include "coral/core/fs.hpp"
 #include "coral/vcs/operations.hpp"
+#include "coral/vcs/merge.hpp"
 
 #include <memory>
 

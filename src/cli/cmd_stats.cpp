@@ -2,6 +2,7 @@
 #include "verb.hpp"
 
 #include "coral/vcs/operations.hpp"
+#include "coral/vcs/maintenance.hpp"
 
 namespace coral::cli {
 namespace {

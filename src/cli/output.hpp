@@ -6,6 +6,8 @@
 #include "coral/core/config.hpp"
 #include "coral/core/progress.hpp"
 #include "coral/vcs/operations.hpp"
+#include "coral/vcs/maintenance.hpp"
+#include "coral/vcs/merge.hpp"
 
 #include <filesystem>
 #include <map>

@@ -5,6 +5,8 @@
 #include "coral/core/config.hpp"
 #include "coral/core/object_id.hpp"
 #include "coral/vcs/operations.hpp"
+#include "coral/vcs/maintenance.hpp"
+#include "coral/vcs/merge.hpp"
 
 #include <cstdint>
 #include <map>

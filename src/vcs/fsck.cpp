@@ -6,6 +6,7 @@
 #include "coral/core/thread_pool.hpp"
 #include "coral/storage/hdf5_store.hpp"
 #include "coral/vcs/operations.hpp"
+#include "coral/vcs/maintenance.hpp"
 #include "coral/vcs/refs.hpp"
 #include "index.hpp"
 

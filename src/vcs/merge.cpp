@@ -2,6 +2,7 @@
 // the tensors a strategy computes (merge_math.hpp), the merge commit and the working tree.
 #include "coral/core/error.hpp"
 #include "coral/vcs/operations.hpp"
+#include "coral/vcs/merge.hpp"
 #include "coral/vcs/refs.hpp"
 #include "coral/vcs/revision.hpp"
 #include "chunk_encoder.hpp"

@@ -4,6 +4,7 @@
 // strategy must compute. Reads no data: only trees.
 #include "coral/vcs/objects.hpp"
 #include "coral/vcs/operations.hpp"
+#include "coral/vcs/merge.hpp"
 
 #include <functional>
 #include <optional>

@@ -4,6 +4,7 @@
 // average's score improves (docs/merge.md "soup" under "Every strategy on one example").
 #include "coral/core/thread_pool.hpp"
 #include "coral/vcs/operations.hpp"
+#include "coral/vcs/merge.hpp"
 
 #include <functional>
 #include <string>

@@ -2,6 +2,7 @@
 // (docs/merge.md "Every strategy on one example" and "Per-tensor rules").
 #include "coral/core/error.hpp"
 #include "coral/vcs/operations.hpp"
+#include "coral/vcs/merge.hpp"
 
 #include <cmath>
 #include <fmt/format.h>

@@ -5,6 +5,7 @@
 #include "coral/delta/codec.hpp"
 #include "coral/storage/hdf5_store.hpp"
 #include "coral/vcs/operations.hpp"
+#include "coral/vcs/maintenance.hpp"
 #include "coral/vcs/refs.hpp"
 #include "index.hpp"
 

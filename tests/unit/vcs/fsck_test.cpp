@@ -5,6 +5,8 @@
 #include "coral/core/error.hpp"
 #include "coral/storage/hdf5_store.hpp"
 #include "coral/vcs/operations.hpp"
+#include "coral/vcs/maintenance.hpp"
+#include "coral/vcs/merge.hpp"
 #include "coral/vcs/refs.hpp"
 #include "coral/vcs/revision.hpp"
 #include "storage/lookup_table.hpp"

@@ -6,6 +6,7 @@
 #include "coral/core/file_layout.hpp"
 #include "coral/storage/hdf5_store.hpp"
 #include "coral/vcs/operations.hpp"
+#include "coral/vcs/merge.hpp"
 #include "coral/vcs/refs.hpp"
 #include "coral/vcs/revision.hpp"
 #include "support/checkpoint.hpp"

@@ -3,6 +3,7 @@
 
 #include "coral/core/error.hpp"
 #include "coral/vcs/operations.hpp"
+#include "coral/vcs/merge.hpp"
 #include "coral/vcs/refs.hpp"
 #include "vcs/merge_base.hpp"
 #include "vcs/merge_plan.hpp"

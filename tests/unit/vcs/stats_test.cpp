@@ -4,6 +4,7 @@
 
 #include "coral/storage/hdf5_store.hpp"
 #include "coral/vcs/operations.hpp"
+#include "coral/vcs/maintenance.hpp"
 #include "support/checkpoint.hpp"
 #include "support/repo_fixture.hpp"
 #include "support/temp_dir.hpp"
