@@ -9,6 +9,7 @@
 #include "coral/vcs/maintenance.hpp"
 #include "coral/vcs/refs.hpp"
 #include "index.hpp"
+#include "roots.hpp"
 
 #include <algorithm>
 #include <map>
@@ -115,43 +116,11 @@ private:
   std::vector<DataObject> m_objects;       // in walk order
 };
 
-void walk_refs(Repository& repo, Walker& w) {
-  for (const std::string& name : list_refs(repo, "refs/heads")) {
-    const std::string ref = "refs/heads/" + name;
-    if (const auto id = find_ref(repo, ref)) w.walk(ref, *id);
-  }
-  ObjectDb& db = repo.objects();
-  for (const std::string& name : list_refs(repo, "refs/tags")) {
-    const std::string ref = "refs/tags/" + name;
-    const auto id = find_ref(repo, ref);
-    if (!id) continue;
-    try {
-      if (!db.has_metadata(*id)) {
-        w.problem("missing", {ref, std::nullopt, {}, {}}, *id, "tag or commit " + id->hex() + " is missing");
-        continue;
-      }
-      const std::string json = db.read_metadata(*id);
-      if (metadata_type(json) != "tag") {
-        w.walk(ref, *id);
-        continue;
-      }
-      w.walk(ref, decode_tag(json, *id).target);
-    } catch (const Error& e) {
-      w.problem("corrupt", {ref, std::nullopt, {}, {}}, *id, e.what());
-    }
-  }
-}
-
 void walk_roots(Repository& repo, Walker& w) {
-  try {
-    walk_refs(repo, w);
-  } catch (const Error& e) {
-    w.problem("corrupt", {}, std::nullopt, std::string("cannot read the refs: ") + e.what());
-  }
-  try {
-    if (const auto head = read_head(repo).commit) w.walk("HEAD", *head);  // new only when detached
-  } catch (const Error& e) {
-    w.problem("corrupt", {"HEAD", std::nullopt, {}, {}}, std::nullopt, e.what());
+  // HEAD comes last: it adds anything only when detached.
+  for (const Root& root : history_roots(repo)) {
+    if (root.commit) w.walk(root.ref, *root.commit);
+    else w.problem(root.missing ? "missing" : "corrupt", {root.ref, std::nullopt, {}, {}}, root.object, root.error);
   }
   try {
     const Index index = Index::load(repo);

@@ -1,11 +1,13 @@
 // Rebuilding the similarity index from the objects (DESIGN.md §6: the index is a cache).
 
 #include "chunk_source.hpp"
+#include "coral/core/error.hpp"
 #include "coral/core/log.hpp"
 #include "coral/delta/chunks.hpp"
 #include "coral/vcs/operations.hpp"
 #include "coral/vcs/refs.hpp"
 #include "index.hpp"
+#include "roots.hpp"
 #include "similarity.hpp"
 
 #include <algorithm>
@@ -23,9 +25,10 @@ std::map<core::ObjectId, core::DType> reachable_tensors(Repository& repo) {
     for (const auto& t : f.tensors) tensors.emplace(t.id, t.dtype);
   };
   std::vector<core::ObjectId> todo;
-  for (const auto& b : list_branches(repo)) todo.push_back(b.commit);
-  for (const auto& t : list_tags(repo)) todo.push_back(t.commit);
-  if (const auto head = read_head(repo).commit) todo.push_back(*head);
+  for (const Root& root : history_roots(repo)) {
+    if (!root.commit) throw CorruptError(root.error);
+    todo.push_back(*root.commit);
+  }
   std::set<core::ObjectId> seen_commits, seen_trees;
   while (!todo.empty()) {
     const core::ObjectId id = todo.back();

@@ -8,6 +8,7 @@
 #include "coral/vcs/maintenance.hpp"
 #include "coral/vcs/refs.hpp"
 #include "index.hpp"
+#include "roots.hpp"
 
 #include <filesystem>
 #include <set>
@@ -116,20 +117,15 @@ private:
 // Branches, tags (an annotated tag's commit), HEAD and the index; a root that cannot be read
 // throws CorruptError.
 void walk_roots(Repository& repo, Walker& w, StatsResult& r) {
+  for (const Root& root : history_roots(repo)) {
+    if (!root.commit) {
+      if (root.missing) continue;  // a tag naming nothing: fsck reports it
+      throw CorruptError("cannot read the repository's roots: " + root.error);
+    }
+    w.walk(*root.commit);
+    if (root.ref == "HEAD") r.logical_bytes_head = w.head_logical(*root.commit);
+  }
   try {
-    for (const std::string& name : list_refs(repo, "refs/heads"))
-      if (const auto id = find_ref(repo, "refs/heads/" + name)) w.walk(*id);
-    const ObjectDb& db = repo.objects();
-    for (const std::string& name : list_refs(repo, "refs/tags")) {
-      const auto id = find_ref(repo, "refs/tags/" + name);
-      if (!id || !db.has_metadata(*id)) continue;
-      const std::string json = db.read_metadata(*id);
-      w.walk(metadata_type(json) == "tag" ? decode_tag(json, *id).target : *id);
-    }
-    if (const auto head = read_head(repo).commit) {
-      w.walk(*head);
-      r.logical_bytes_head = w.head_logical(*head);
-    }
     const Index index = Index::load(repo);
     for (const IndexEntry& e : index.entries()) w.live(e.file);
   } catch (const CorruptError&) {
