@@ -334,6 +334,8 @@ void Output::print_stats(const vcs::StatsResult& r) {
   result(dump({{"commits", r.commits},
                {"logical_bytes_head", r.logical_bytes_head},
                {"logical_bytes_history", r.logical_bytes_history},
+               {"pruned_commits", r.pruned_commits},
+               {"logical_bytes_pruned", r.logical_bytes_pruned},
                {"stored_bytes", r.stored_bytes},
                {"pack_bytes", r.pack_bytes},
                {"packs", r.packs},
@@ -344,7 +346,11 @@ void Output::print_stats(const vcs::StatsResult& r) {
                {"dedup", {{"references", r.references}, {"distinct", r.distinct}, {"saved_bytes", r.saved_bytes}}},
                {"delta_depth", depths},
                {"unreachable_objects", r.unreachable_objects},
-               {"reclaimable_bytes", r.reclaimable_bytes}}));
+               {"reclaimable_bytes", r.reclaimable_bytes},
+               {"reencode_objects", r.reencode_objects},
+               {"reencode_bytes", r.reencode_bytes},
+               {"unreachable_metadata", r.unreachable_metadata},
+               {"reclaimable_metadata_bytes", r.reclaimable_metadata_bytes}}));
 }
 
 void Output::print_branches(const std::vector<vcs::BranchInfo>& branches) {

@@ -74,6 +74,9 @@ public:
   // fsck: one "error:" line per problem, then the summary (everything on stdout).
   void print_fsck(const vcs::FsckResult& r);
   void print_stats(const vcs::StatsResult& r);
+  // maintenance_output.cpp
+  void print_gc(const vcs::GcResult& r);
+  void print_prune(const vcs::PruneResult& r);
   void print_branches(const std::vector<vcs::BranchInfo>& branches);
   void print_tags(const std::vector<vcs::TagInfo>& tags);
   void print_ref_change(const RefChange& change);

@@ -282,7 +282,7 @@ std::string format_merge_conflicts(const vcs::MergeResult& r) {
 std::string format_log(const std::vector<vcs::Commit>& commits, bool oneline) {
   std::string out;
   for (const auto& c : commits) {
-    if (oneline) out += short_id(c.id) + " " + first_line(c.message) + "\n";
+    if (oneline) out += short_id(c.id) + (c.pruned ? " (pruned) " : " ") + first_line(c.message) + "\n";
     else out += (out.empty() ? "" : "\n") + format_commit_header(c);
   }
   return out;
@@ -335,6 +335,9 @@ std::string format_stats(const vcs::StatsResult& r) {
   row("commits:", std::to_string(r.commits));
   row("logical (HEAD):", bytes(r.logical_bytes_head));
   row("logical (history):", bytes(r.logical_bytes_history));
+  if (r.pruned_commits > 0)
+    row("pruned:", fmt::format("{} commits ({} logical, data dropped)", r.pruned_commits,
+                               format_bytes(r.logical_bytes_pruned)));
   row("stored:", bytes(r.stored_bytes));
   row("packs:", fmt::format("{} ({})", r.packs, format_bytes(r.pack_bytes)));
   row("ratio:", fmt::format("{:.2f}x (HEAD {:.2f}x)", r.ratio, r.ratio_head));
@@ -343,8 +346,14 @@ std::string format_stats(const vcs::StatsResult& r) {
   std::string depths;
   for (const auto& [depth, n] : r.delta_depth) depths += fmt::format("{}{}: {}", depths.empty() ? "" : ", ", depth, n);
   row("delta depth:", depths.empty() ? "-" : depths);
-  row("reclaimable:", fmt::format("{} in {} unreachable objects", format_bytes(r.reclaimable_bytes),
-                                  r.unreachable_objects));
+  std::string reclaim = fmt::format("{} in {} unreachable objects", format_bytes(r.reclaimable_bytes),
+                                    r.unreachable_objects);
+  if (r.unreachable_metadata > 0)
+    reclaim += fmt::format(", {} in {} commits, trees and tags", format_bytes(r.reclaimable_metadata_bytes),
+                           r.unreachable_metadata);
+  if (r.reencode_objects > 0)
+    reclaim += fmt::format("; {} objects ({}) to re-encode", r.reencode_objects, format_bytes(r.reencode_bytes));
+  row("reclaimable:", reclaim);
   out += fmt::format("\n{:<8}  {:>8}  {:>10}  {:>10}\n", "ENCODING", "OBJECTS", "RAW", "STORED");
   for (const auto& [name, e] : r.by_encoding)
     out += fmt::format("{:<8}  {:>8}  {:>10}  {:>10}\n", name, e.objects, format_bytes(e.raw_bytes),

@@ -34,6 +34,9 @@ std::string format_merge(const vcs::MergeResult& r, const vcs::MergeOptions& opt
 std::string format_merge_conflicts(const vcs::MergeResult& r);
 std::string format_fsck(const vcs::FsckResult& r);
 std::string format_stats(const vcs::StatsResult& r);  // an aligned table of sizes and counts
+// maintenance_output.cpp
+std::string format_gc(const vcs::GcResult& r);
+std::string format_prune(const vcs::PruneResult& r);  // one line per commit, then gc's summary
 std::string format_branches(const std::vector<vcs::BranchInfo>& branches);
 std::string format_tags(const std::vector<vcs::TagInfo>& tags);
 std::string format_config_list(const std::map<std::string, core::ConfigValue>& values, bool show_origin);

@@ -12,9 +12,11 @@ std::vector<VerbSpec> make_verbs() {
   verbs.push_back(make_config_verb());
   verbs.push_back(make_diff_verb());
   verbs.push_back(make_fsck_verb());
+  verbs.push_back(make_gc_verb());
   verbs.push_back(make_init_verb());
   verbs.push_back(make_log_verb());
   verbs.push_back(make_merge_verb());
+  verbs.push_back(make_prune_verb());
   verbs.push_back(make_rm_verb());
   verbs.push_back(make_show_verb());
   verbs.push_back(make_stats_verb());

@@ -50,6 +50,12 @@ void Hdf5Store::remove(std::span<const core::ObjectId> ids) { m_impl->remove(ids
 
 void Hdf5Store::drop_copies(std::span<const StoredCopy> copies) { m_impl->drop_copies(copies); }
 
+void Hdf5Store::rewrite_packs(const std::set<std::string>& packs, std::span<const StoredCopy> drop) {
+  m_impl->rewrite_listed(packs, drop);
+}
+
+std::vector<StoredRecord> Hdf5Store::records() const { return m_impl->records(); }
+
 std::vector<ObjectInfo> Hdf5Store::list() const { return m_impl->list(); }
 
 std::vector<std::string> Hdf5Store::list_packs() const { return m_impl->list_packs(); }

@@ -216,6 +216,39 @@ void PackStore::drop_copies(std::span<const StoredCopy> copies) {
   core::log().debug("dropped {} superseded copies from {} packs", doomed.size(), affected.size());
 }
 
+void PackStore::rewrite_listed(const std::set<std::string>& packs, std::span<const StoredCopy> drop) {
+  std::set<std::pair<core::ObjectId, std::string>> doomed;
+  for (const StoredCopy& c : drop) doomed.emplace(c.id, c.pack);
+  rewrite_packs(packs, [&](const core::ObjectId& id, const std::string& pack) { return doomed.count({id, pack}) != 0; });
+  core::log().debug("rewrote {} packs, dropping {} records", packs.size(), doomed.size());
+}
+
+std::vector<StoredRecord> PackStore::records() const {
+  std::lock_guard lock(m_mutex);
+  for (int attempt = 0;; ++attempt) {
+    std::vector<StoredRecord> out;
+    out.reserve(m_table.entries().size());
+    try {
+      std::vector<std::vector<const LookupEntry*>> by_pack(m_table.packs().size());
+      for (const LookupEntry& entry : m_table.entries()) by_pack[entry.pack].push_back(&entry);
+      for (std::size_t p = 0; p < by_pack.size(); ++p) {
+        if (by_pack[p].empty()) continue;
+        const auto reader = open_pack(m_table.packs()[p]);
+        for (const LookupEntry* entry : by_pack[p])
+          out.push_back({reader->row_for(entry->id, entry->row).info(), m_table.packs()[p]});
+      }
+    } catch (const NotFoundError&) {
+      if (attempt > 0) throw;
+      reload();  // a concurrent remove deleted a pack
+      continue;
+    }
+    std::sort(out.begin(), out.end(), [](const StoredRecord& a, const StoredRecord& b) {
+      return a.info.id != b.info.id ? a.info.id < b.info.id : a.pack < b.pack;
+    });
+    return out;
+  }
+}
+
 void PackStore::rewrite_packs(const std::set<std::string>& affected,
                               const std::function<bool(const core::ObjectId&, const std::string&)>& doomed) {
   if (affected.empty()) return;
@@ -242,6 +275,9 @@ void PackStore::rewrite_packs(const std::set<std::string>& affected,
   for (const PublishedPack& pack : published) table.add_pack(pack.name, pack.rows);
   write_lookup_file(m_layout.lookup(), table);
   for (const std::string& name : affected) {
+    // A rewrite that came out identical to a pack it rewrote has that pack's name: keep it.
+    if (std::any_of(published.begin(), published.end(), [&](const PublishedPack& p) { return p.name == name; }))
+      continue;
     std::error_code ec;
     std::filesystem::remove(m_layout.pack(name), ec);
     if (ec) throw IoError("cannot delete pack '" + name + "': " + ec.message(), "file " + m_layout.pack(name).string());

@@ -37,6 +37,8 @@ public:
   std::optional<std::string> find_pack_of(const core::ObjectId& id) const;
   void remove(std::span<const core::ObjectId> ids);
   void drop_copies(std::span<const StoredCopy> copies);
+  void rewrite_listed(const std::set<std::string>& packs, std::span<const StoredCopy> drop);
+  std::vector<StoredRecord> records() const;
   void rebuild_lookup();
   // Records freshly published packs in the lookup table (read, merge, write under the lookup
   // lock) and in this store's view.

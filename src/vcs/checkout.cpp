@@ -20,7 +20,7 @@ namespace {
 CheckoutResult restore_paths(Repository& repo, Index& index, const CheckoutOptions& o, core::ThreadPool& pool) {
   CheckoutResult r;
   r.head = read_head(repo);
-  const Tree source = o.rev.empty() ? index.to_tree() : repo.objects().read_tree(repo.objects().read_commit(resolve_commit(repo, o.rev)).tree);
+  const Tree source = o.rev.empty() ? index.to_tree() : repo.objects().read_data_tree(resolve_commit(repo, o.rev));
   std::vector<const FileEntry*> selected;
   for (const auto& p : o.paths) {
     const std::string rel = to_repo_path(repo.worktree(), p);
@@ -67,7 +67,7 @@ CheckoutResult checkout(Repository& repo, const CheckoutOptions& o, const core::
     target_id = resolve_commit(repo, o.rev);
   }
   const Tree current = head_tree(repo, head);
-  const Tree target = target_id ? repo.objects().read_tree(repo.objects().read_commit(*target_id).tree) : Tree{};
+  const Tree target = target_id ? repo.objects().read_data_tree(*target_id) : Tree{};
 
   TreeSwitch sw = plan_switch(repo, index, current, target, o.force, pool, "checkout");
   CheckoutResult r = apply_switch(repo, sw, pool, progress);

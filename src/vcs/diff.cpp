@@ -29,7 +29,7 @@ struct Side {
 };
 
 Side commit_side(Repository& repo, const std::string& rev) {
-  return {repo.objects().read_tree(repo.objects().read_commit(resolve_commit(repo, rev)).tree), {}};
+  return {repo.objects().read_data_tree(resolve_commit(repo, rev)), {}};
 }
 
 // Tracked files as they are in the working tree (files the stat cache proves unchanged are taken

@@ -139,7 +139,7 @@ MergeResult merge(Repository& repo, const MergeOptions& o, const core::ProgressF
   if (sides == 1) {
     r.kind = MergeResult::Kind::fast_forward;
     r.target = r.heads[0];
-    const Tree target = db.read_tree(db.read_commit(r.target).tree);
+    const Tree target = db.read_data_tree(r.target);
     TreeSwitch sw = plan_switch(repo, index, current, target, false, pool, "merge");
     if (o.dry_run) return r;
     // The working tree and index first, then the ref (as git and checkout do): a merge killed
@@ -186,9 +186,9 @@ MergeResult merge(Repository& repo, const MergeOptions& o, const core::ProgressF
                         "pass --allow-unrelated-histories to merge against an empty base");
   if (!r.base_candidates.empty()) r.base = r.base_candidates[0];
   std::optional<Tree> base_tree;
-  if (r.base) base_tree = db.read_tree(db.read_commit(*r.base).tree);
+  if (r.base) base_tree = db.read_data_tree(*r.base);
   std::vector<Tree> trees;
-  for (const auto& id : r.heads) trees.push_back(db.read_tree(db.read_commit(id).tree));
+  for (const auto& id : r.heads) trees.push_back(db.read_data_tree(id));
   LayoutKeys layout_keys(db);
   auto plan_for = [&](const std::vector<std::size_t>& subset, const MergeStrategy& strategy,
                       std::span<const MergeRule> rules) {

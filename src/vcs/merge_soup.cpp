@@ -77,7 +77,7 @@ SoupOutcome greedy_soup(const std::vector<std::string>& labels, bool maximize,
 
 void remove_stale_soup_dirs(const Repository& repo) {
   std::error_code ec;
-  for (const auto& e : stdfs::directory_iterator(repo.layout().coral_dir() / "tmp", ec)) {
+  for (const auto& e : stdfs::directory_iterator(repo.layout().tmp_dir(), ec)) {
     const std::string name = e.path().filename().string();
     if (name.rfind("soup-", 0) != 0) continue;
     const long pid = std::strtol(name.c_str() + 5, nullptr, 10);
@@ -92,7 +92,7 @@ double evaluate_tree(Repository& repo, const Tree& tree, const std::string& comm
                      core::ThreadPool& pool) {
   static int counter = 0;
   const stdfs::path dir =
-    repo.layout().coral_dir() / "tmp" / ("soup-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+    repo.layout().tmp_dir() / ("soup-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
   struct Cleanup {
     stdfs::path dir;
     ~Cleanup() {

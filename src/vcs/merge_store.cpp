@@ -93,7 +93,7 @@ class ScratchFile {
 public:
   explicit ScratchFile(const Repository& repo) {
     static std::atomic<int> counter{0};
-    const stdfs::path dir = repo.layout().coral_dir() / "tmp";
+    const stdfs::path dir = repo.layout().tmp_dir();
     std::error_code ec;
     stdfs::create_directories(dir, ec);
     m_path = dir / ("merge-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));

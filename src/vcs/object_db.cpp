@@ -6,6 +6,7 @@
 #include "coral/delta/codec.hpp"
 #include "coral/storage/hdf5_store.hpp"
 #include "coral/storage/loose_store.hpp"
+#include "pruned.hpp"
 
 #include <atomic>
 #include <filesystem>
@@ -166,16 +167,21 @@ struct ObjectDb::Impl {
   storage::Hdf5Store packs;
   storage::LooseStore loose;
   storage::Layout layout;
+  ObjectDbOptions options;
   int zstd_level;
+  std::mutex pruned_mutex;
+  std::optional<std::set<core::ObjectId>> pruned;  // loaded on first use
   Impl(const storage::Layout& l, const ObjectDbOptions& o)
     : packs(l, {.max_pack_bytes = o.max_pack_bytes, .lock_wait_seconds = o.lock_wait_seconds, .verb = o.verb}),
-      loose(l), layout(l), zstd_level(o.zstd_level) {}
+      loose(l), layout(l), options(o), zstd_level(o.zstd_level) {}
 };
 
 ObjectDb::ObjectDb(const storage::Layout& layout, const ObjectDbOptions& options)
   : m_impl(std::make_unique<Impl>(layout, options)) {}
 
 ObjectDb::~ObjectDb() = default;
+
+const ObjectDbOptions& ObjectDb::options() const noexcept { return m_impl->options; }
 
 bool ObjectDb::has_data(const core::ObjectId& id) const { return m_impl->packs.has(id); }
 
@@ -301,7 +307,44 @@ std::vector<core::ObjectId> ObjectDb::find_metadata_by_prefix(std::string_view p
 
 Tree ObjectDb::read_tree(const core::ObjectId& id) const { return decode_tree(read_metadata(id), id); }
 
-Commit ObjectDb::read_commit(const core::ObjectId& id) const { return decode_commit(read_metadata(id), id); }
+Commit ObjectDb::read_commit(const core::ObjectId& id) const {
+  Commit c = decode_commit(read_metadata(id), id);
+  c.pruned = pruned().contains(id);
+  return c;
+}
+
+Tree ObjectDb::read_data_tree(const core::ObjectId& commit) const {
+  const Commit c = read_commit(commit);
+  if (c.pruned)
+    throw NotFoundError("the data of commit " + commit.hex().substr(0, 12) + " was pruned", {},
+                        "its message and metrics stay in 'coral log'; check out a commit that was kept");
+  return read_tree(c.tree);
+}
+
+const std::set<core::ObjectId>& ObjectDb::pruned() const {
+  std::lock_guard lock(m_impl->pruned_mutex);
+  if (!m_impl->pruned) m_impl->pruned = read_pruned(m_impl->layout);
+  return *m_impl->pruned;
+}
+
+void ObjectDb::mark_pruned(const std::set<core::ObjectId>& ids) {
+  std::set<core::ObjectId> all = read_pruned(m_impl->layout);  // fresh: another process may have added some
+  all.insert(ids.begin(), ids.end());
+  write_pruned(m_impl->layout, all);
+  std::lock_guard lock(m_impl->pruned_mutex);
+  m_impl->pruned = std::move(all);
+}
+
+void ObjectDb::assume_pruned(const std::set<core::ObjectId>& ids) {
+  std::set<core::ObjectId> all = pruned();
+  all.insert(ids.begin(), ids.end());
+  std::lock_guard lock(m_impl->pruned_mutex);
+  m_impl->pruned = std::move(all);
+}
+
+std::vector<storage::ObjectInfo> ObjectDb::list_metadata() const { return m_impl->loose.list(); }
+
+void ObjectDb::remove_metadata(std::span<const core::ObjectId> ids) { m_impl->loose.remove(ids); }
 
 core::ObjectId ObjectDb::write_tree(const Tree& tree) { return write_metadata(encode_tree(tree)); }
 

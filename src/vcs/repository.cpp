@@ -133,6 +133,10 @@ core::FileLock Repository::lock_for_write() {
   return core::FileLock::acquire(layout().lock("gc"), core::LockMode::shared, lock_wait(), "repository", verb());
 }
 
+core::FileLock Repository::lock_for_gc() {
+  return core::FileLock::acquire(layout().lock("gc"), core::LockMode::exclusive, lock_wait(), "repository", verb());
+}
+
 core::FileLock Repository::lock_index() {
   return core::FileLock::acquire(layout().lock("index"), core::LockMode::exclusive, lock_wait(), "index", verb());
 }

@@ -103,6 +103,9 @@ public:
   // segment, then removes the segments that existed before. Throws IoError, or LockedError if a
   // merge holds the lock for more than 30 s.
   void rebuild(std::span<const std::pair<core::ObjectId, Signature>> entries);
+  // Drops the entries of objects `keep` rejects (gc removed them): rebuilds the index from the
+  // rest when any is dropped. Returns how many were dropped. Throws like rebuild().
+  std::size_t retain(const std::function<bool(const core::ObjectId&)>& keep);
 
   Stats stats() const;
 

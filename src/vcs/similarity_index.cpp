@@ -227,6 +227,18 @@ void SimilarityIndex::rebuild(std::span<const std::pair<core::ObjectId, Signatur
   invalidate();
 }
 
+std::size_t SimilarityIndex::retain(const std::function<bool(const core::ObjectId&)>& keep) {
+  std::vector<std::pair<core::ObjectId, Signature>> kept;
+  std::size_t dropped = 0;
+  for (const auto& segment : loaded()->segments)
+    for (const similarity::Record& r : segment->records()) {
+      if (keep(r.id)) kept.emplace_back(r.id, r.sig);
+      else ++dropped;
+    }
+  if (dropped > 0) rebuild(kept);
+  return dropped;
+}
+
 SimilarityIndex::Stats SimilarityIndex::stats() const {
   Stats s;
   {

@@ -36,7 +36,7 @@ std::map<core::ObjectId, core::DType> reachable_tensors(Repository& repo) {
     if (!seen_commits.insert(id).second) continue;
     const Commit c = repo.objects().read_commit(id);
     for (const auto& p : c.parents) todo.push_back(p);
-    if (!seen_trees.insert(c.tree).second) continue;
+    if (c.pruned || !seen_trees.insert(c.tree).second) continue;  // a pruned commit's data may be gone
     for (const auto& f : repo.objects().read_tree(c.tree).files) collect(f);
   }
   const Index index = Index::load(repo);

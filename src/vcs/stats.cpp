@@ -1,13 +1,16 @@
 // stats: logical vs stored bytes, objects by encoding, dedup, delta depths and what a gc could
-// reclaim. The walk follows fsck's: every branch, tag, HEAD and the index. Read-only, no lock.
+// reclaim (gc's own plan). The walk follows fsck's: every branch, tag, HEAD and the index.
+// Read-only, no lock.
 
 #include "coral/core/error.hpp"
+#include "coral/core/fs.hpp"
 #include "coral/delta/codec.hpp"
 #include "coral/storage/hdf5_store.hpp"
 #include "coral/vcs/operations.hpp"
 #include "coral/vcs/maintenance.hpp"
 #include "coral/vcs/refs.hpp"
-#include "index.hpp"
+#include "gc_plan.hpp"
+#include "reachability.hpp"
 #include "roots.hpp"
 
 #include <filesystem>
@@ -50,13 +53,16 @@ public:
       for (const auto& p : c.parents) todo.push_back(p);
       const TreeSummary* t = tree(c.tree);
       if (!t) continue;
+      if (c.pruned) {  // its data may be gone by design
+        ++m_r.pruned_commits;
+        m_r.logical_bytes_pruned += t->logical;
+        continue;
+      }
       m_r.logical_bytes_history += t->logical;
-      if (c.pruned) continue;  // its data may be gone by design
       for (const auto& ref : t->refs) {
         ++m_r.references;
         m_ref_raw += raw_size(ref);
         if (m_distinct.insert(ref).second) m_distinct_raw += raw_size(ref);
-        m_live.insert(ref);
       }
     }
   }
@@ -70,17 +76,10 @@ public:
     }
   }
 
-  void live(const FileEntry& f) {
-    m_live.insert(f.id);
-    for (const auto& t : f.tensors) m_live.insert(t.id);
-  }
-
   void finish() {
     m_r.distinct = m_distinct.size();
     m_r.saved_bytes = m_ref_raw - m_distinct_raw;
   }
-
-  const IdSet& live_objects() const { return m_live; }
 
 private:
   std::uint64_t raw_size(const core::ObjectId& id) const {
@@ -110,12 +109,12 @@ private:
   StatsResult& m_r;
   std::set<core::ObjectId> m_commits;
   std::unordered_map<core::ObjectId, TreeSummary, core::ObjectIdHash> m_trees;
-  IdSet m_distinct, m_live;
+  IdSet m_distinct;
   std::uint64_t m_ref_raw = 0, m_distinct_raw = 0;
 };
 
-// Branches, tags (an annotated tag's commit), HEAD and the index; a root that cannot be read
-// throws CorruptError.
+// Branches, tags (an annotated tag's commit) and HEAD; a root that cannot be read throws
+// CorruptError.
 void walk_roots(Repository& repo, Walker& w, StatsResult& r) {
   for (const Root& root : history_roots(repo)) {
     if (!root.commit) {
@@ -125,13 +124,28 @@ void walk_roots(Repository& repo, Walker& w, StatsResult& r) {
     w.walk(*root.commit);
     if (root.ref == "HEAD") r.logical_bytes_head = w.head_logical(*root.commit);
   }
-  try {
-    const Index index = Index::load(repo);
-    for (const IndexEntry& e : index.entries()) w.live(e.file);
-  } catch (const CorruptError&) {
-    throw;
-  } catch (const Error& e) {
-    throw CorruptError(std::string("cannot read the repository's roots: ") + e.what());
+}
+
+// What a gc would reclaim now: its plan (gc_plan.hpp) over the live objects.
+void reclaimable(Repository& repo, StatsResult& r) {
+  const Reachable reach = find_reachable(repo);
+  for (const std::string& e : reach.errors)
+    if (e.rfind("index: ", 0) == 0) throw CorruptError("cannot read the repository's roots: " + e);
+  GcPlanInput input;
+  input.records = repo.objects().data_store().records();
+  for (const auto& [id, dtype] : reach.data) input.live.insert(id);
+  input.max_pack_bytes = repo.objects().options().max_pack_bytes;
+  const GcPlanned plan = plan_gc(input);
+  r.unreachable_objects = plan.dead_objects;
+  std::uint64_t replaced = 0;
+  for (const GcReencode& e : plan.reencode) replaced += e.old_stored;
+  r.reclaimable_bytes = plan.drop_bytes - replaced;
+  r.reencode_objects = plan.reencode.size();
+  r.reencode_bytes = replaced;
+  for (const auto& info : repo.objects().list_metadata()) {
+    if (reach.metadata.contains(info.id)) continue;
+    ++r.unreachable_metadata;
+    r.reclaimable_metadata_bytes += info.stored_size;
   }
 }
 
@@ -157,13 +171,7 @@ unsigned depth_of(const core::ObjectId& id, const InfoMap& infos, DepthMemo& mem
 }
 
 void disk_usage(const storage::Layout& layout, const std::vector<std::string>& packs, StatsResult& r) {
-  std::error_code ec;
-  for (fs::recursive_directory_iterator it(layout.coral_dir(), ec), end; !ec && it != end; it.increment(ec)) {
-    std::error_code fec;
-    if (!it->is_regular_file(fec)) continue;
-    const auto size = it->file_size(fec);
-    if (!fec) r.stored_bytes += size;
-  }
+  r.stored_bytes = core::fs::tree_bytes(layout.coral_dir());
   r.packs = packs.size();
   for (const auto& p : packs) {
     std::error_code fec;
@@ -184,16 +192,8 @@ StatsResult stats(Repository& repo) {
   Walker walker(repo.objects(), infos, r);
   walk_roots(repo, walker, r);
   walker.finish();
+  reclaimable(repo, r);
 
-  // Reachable: what the roots name, plus the delta bases of those, transitively.
-  IdSet reachable;
-  for (const auto& id : walker.live_objects()) {
-    for (core::ObjectId at = id; reachable.insert(at).second;) {
-      const auto it = infos.find(at);
-      if (it == infos.end() || it->second.base.is_zero()) break;
-      at = it->second.base;
-    }
-  }
   DepthMemo memo;
   for (const auto& [id, info] : infos) {
     EncodingStats& e = r.by_encoding[delta::encoding_name(static_cast<delta::Encoding>(info.encoding))];
@@ -201,10 +201,6 @@ StatsResult stats(Repository& repo) {
     e.raw_bytes += info.raw_size;
     e.stored_bytes += info.stored_size;
     ++r.delta_depth[depth_of(id, infos, memo)];
-    if (!reachable.contains(id)) {
-      ++r.unreachable_objects;
-      r.reclaimable_bytes += info.stored_size;
-    }
   }
 
   disk_usage(repo.layout(), store.list_packs(), r);

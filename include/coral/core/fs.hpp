@@ -27,6 +27,10 @@ void publish(const stdfs::path& temp, const stdfs::path& final_path);
 // mkdir -p, then fsync each directory that was created and its parent.
 void create_directories_durable(const stdfs::path& dir);
 
+// Bytes of every regular file under `dir`, recursively (0 when it does not exist; files that
+// vanish while counting are skipped).
+std::uint64_t tree_bytes(const stdfs::path& dir);
+
 // Reads a whole small file (refs, config, metadata objects). Throws NotFoundError if missing.
 std::string read_file(const stdfs::path& path);
 // Writes a whole small file through AtomicFile.

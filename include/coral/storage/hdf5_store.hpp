@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <set>
 #include <span>
 #include <memory>
 #include <string>
@@ -40,6 +41,12 @@ private:
 // One record of an object in one pack.
 struct StoredCopy {
   core::ObjectId id;
+  std::string pack;  // "pack-<hex>"
+};
+
+// One record of an object in a pack, as the pack's index has it (Hdf5Store::records).
+struct StoredRecord {
+  ObjectInfo info;
   std::string pack;  // "pack-<hex>"
 };
 
@@ -89,6 +96,16 @@ public:
   // another pack holds a record of the same object: what a replacement superseded. Crash-safe
   // like remove(); a copy that is the last one is kept.
   void drop_copies(std::span<const StoredCopy> copies);
+
+  // Writes the records of the named packs, except those in `drop`, into new packs (bounded by
+  // max_pack_bytes, so small packs are consolidated), publishes them, rewrites the lookup table
+  // without the named packs and deletes them. Crash-safe like remove(): a record is readable
+  // at every instant, and dropped records may come back only if killed before the deletions.
+  // The caller guarantees that what it drops has another record or is no longer needed.
+  void rewrite_packs(const std::set<std::string>& packs, std::span<const StoredCopy> drop);
+  // Every record of every listed pack, duplicates included, sorted by (id, pack); opens each
+  // pack once.
+  std::vector<StoredRecord> records() const;
 
   // The object for random access to its encoded bytes; nullopt when absent.
   std::optional<PackObject> open_object(const core::ObjectId& id) const;

@@ -8,6 +8,7 @@
 //   .coral/refs/tags/<name>            "<commit id>\n" or "<tag object id>\n"
 //   .coral/index                       the staging index (the next commit's full tree + stat cache)
 //   .coral/objects/<2 hex>/<30 hex>    loose metadata objects (trees, commits, tags)
+//   .coral/pruned                      ids of commits whose data prune dropped
 //   .coral/packs/pack-<32 hex>.h5      immutable HDF5 pack files
 //   .coral/packs/lookup                the pack lookup table (object id -> pack, row)
 //   .coral/locks/{gc,refs,index,lookup}.lock   persistent flock()ed lock files, never deleted
@@ -31,6 +32,8 @@ public:
   std::filesystem::path ref(const std::string& full_name) const { return m_dir / full_name; }
   std::filesystem::path index() const { return m_dir / "index"; }
   std::filesystem::path objects_dir() const { return m_dir / "objects"; }
+  std::filesystem::path pruned() const { return m_dir / "pruned"; }
+  std::filesystem::path tmp_dir() const { return m_dir / "tmp"; }
   std::filesystem::path loose_object(const core::ObjectId& id) const;
   std::filesystem::path packs_dir() const { return m_dir / "packs"; }
   std::filesystem::path pack(const std::string& pack_name) const { return packs_dir() / (pack_name + ".h5"); }

@@ -5,12 +5,14 @@
 
 #include "coral/core/object_id.hpp"
 #include "coral/storage/layout.hpp"
+#include "coral/storage/object_store.hpp"
 #include "coral/vcs/objects.hpp"
 
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -19,7 +21,6 @@ namespace coral::storage {
 class Hdf5Store;
 class ObjectStore;
 class WriteBatch;
-struct ObjectInfo;
 struct StoredCopy;
 }  // namespace coral::storage
 
@@ -77,6 +78,7 @@ class ObjectDb {
 public:
   explicit ObjectDb(const storage::Layout& layout, const ObjectDbOptions& options = {});
   ~ObjectDb();
+  const ObjectDbOptions& options() const noexcept;
 
   // Data objects (pack store).
   bool has_data(const core::ObjectId& id) const;
@@ -100,8 +102,23 @@ public:
   // Ids of metadata objects whose hex starts with `prefix` (>= 4 hex digits).
   std::vector<core::ObjectId> find_metadata_by_prefix(std::string_view prefix) const;
 
+  // Every metadata object's id (sorted), and removal of some (gc).
+  std::vector<storage::ObjectInfo> list_metadata() const;
+  void remove_metadata(std::span<const core::ObjectId> ids);
+
   Tree read_tree(const core::ObjectId& id) const;
-  Commit read_commit(const core::ObjectId& id) const;  // CorruptError when not a commit
+  // CorruptError when not a commit; Commit::pruned is set from the pruned marker (pruned.hpp).
+  Commit read_commit(const core::ObjectId& id) const;
+  // The tree of a commit whose data is about to be read (checkout, diff, merge): NotFoundError
+  // (exit 3) saying so when prune dropped the commit's data.
+  Tree read_data_tree(const core::ObjectId& commit) const;
+  // The commits prune marked (read once, then cached; mark_pruned() updates both).
+  const std::set<core::ObjectId>& pruned() const;
+  // Adds commits to the pruned marker (durably, before returning). The caller holds the gc lock
+  // exclusively.
+  void mark_pruned(const std::set<core::ObjectId>& ids);
+  // The same in this process's view only (prune --dry-run --gc plans with it).
+  void assume_pruned(const std::set<core::ObjectId>& ids);
   core::ObjectId write_tree(const Tree& tree);
   core::ObjectId write_commit(Commit& commit);  // sets commit.id
 

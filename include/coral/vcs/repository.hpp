@@ -48,6 +48,8 @@ public:
 
   // Every write verb holds the gc lock shared for its whole run (gc takes it exclusive).
   core::FileLock lock_for_write();
+  // gc and prune: the gc lock exclusive (waits for every writer to finish; writers then wait).
+  core::FileLock lock_for_gc();
   // Exclusive lock on the staging index (held from reading the index to writing it back).
   core::FileLock lock_index();
 

@@ -36,6 +36,18 @@ stdfs::path make_temp_path(const stdfs::path& final_path) {
   return p;
 }
 
+std::uint64_t tree_bytes(const stdfs::path& dir) {
+  std::uint64_t total = 0;
+  std::error_code ec;
+  for (stdfs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    std::error_code fec;
+    if (!it->is_regular_file(fec)) continue;
+    const auto size = it->file_size(fec);
+    if (!fec) total += size;
+  }
+  return total;
+}
+
 bool is_temp_name(std::string_view filename) noexcept {
   return filename.find(k_temp_marker) != std::string_view::npos;
 }

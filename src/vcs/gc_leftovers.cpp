@@ -1,0 +1,64 @@
+#include "gc_leftovers.hpp"
+
+#include "coral/core/fs.hpp"
+#include "coral/core/log.hpp"
+
+#include <algorithm>
+#include <string_view>
+#include <system_error>
+
+namespace coral::vcs {
+namespace {
+
+namespace stdfs = std::filesystem;
+
+constexpr std::string_view k_checkout_temp = ".coral-checkout-";
+
+std::uint64_t size_of(const stdfs::directory_entry& e) {
+  std::error_code ec;
+  if (e.is_directory(ec)) return core::fs::tree_bytes(e.path());
+  const auto size = e.is_regular_file(ec) ? e.file_size(ec) : 0;
+  return ec ? 0 : size;
+}
+
+// Files matching `match` under `dir`, not descending into `skip`.
+template <typename Match>
+void collect(const stdfs::path& dir, const stdfs::path& skip, Match&& match, std::vector<Leftover>& out) {
+  std::error_code ec;
+  for (stdfs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (!skip.empty() && it->path() == skip) {
+      it.disable_recursion_pending();
+      continue;
+    }
+    if (match(it->path().filename().string())) {
+      out.push_back({it->path(), size_of(*it)});
+      std::error_code dec;
+      if (it->is_directory(dec)) it.disable_recursion_pending();
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<Leftover> find_leftovers(const Repository& repo) {
+  const storage::Layout& layout = repo.layout();
+  std::vector<Leftover> out;
+  const stdfs::path tmp = layout.tmp_dir();
+  collect(layout.coral_dir(), tmp, [](const std::string& name) { return core::fs::is_temp_name(name); }, out);
+  std::error_code ec;
+  for (const auto& e : stdfs::directory_iterator(tmp, ec)) out.push_back({e.path(), size_of(e)});
+  collect(repo.worktree(), layout.coral_dir(),
+          [](const std::string& name) { return name.rfind(k_checkout_temp, 0) == 0; }, out);
+  std::sort(out.begin(), out.end(), [](const Leftover& a, const Leftover& b) { return a.path < b.path; });
+  return out;
+}
+
+void remove_leftovers(const std::vector<Leftover>& leftovers) {
+  for (const Leftover& l : leftovers) {
+    std::error_code ec;
+    stdfs::remove_all(l.path, ec);
+    if (ec) core::log().warn("cannot delete leftover '{}': {}", l.path.string(), ec.message());
+  }
+}
+
+}  // namespace coral::vcs
