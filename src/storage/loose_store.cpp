@@ -147,8 +147,8 @@ void LooseStore::remove(std::span<const core::ObjectId> ids) {
   for (const auto& dir : dirs) core::fs::fsync_dir(dir);
 }
 
-std::vector<ObjectInfo> LooseStore::list() const {
-  std::vector<ObjectInfo> out;
+std::vector<std::pair<core::ObjectId, std::uint64_t>> LooseStore::files() const {
+  std::vector<std::pair<core::ObjectId, std::uint64_t>> out;
   std::error_code ec;
   std::filesystem::directory_iterator top(m_layout.objects_dir(), ec);
   if (ec) {
@@ -162,11 +162,19 @@ std::vector<ObjectInfo> LooseStore::list() const {
       const std::string name = file.path().filename().string();
       if (core::fs::is_temp_name(name)) continue;
       const auto id = core::ObjectId::from_hex(prefix + name);
-      if (!id) continue;
-      if (auto info = find_info(*id)) out.push_back(*info);  // gone: removed concurrently
+      std::error_code fec;
+      const auto size = file.file_size(fec);
+      if (id && !fec) out.emplace_back(*id, size);  // gone: removed concurrently
     }
   }
-  std::sort(out.begin(), out.end(), [](const ObjectInfo& a, const ObjectInfo& b) { return a.id < b.id; });
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<ObjectInfo> LooseStore::list() const {
+  std::vector<ObjectInfo> out;
+  for (const auto& [id, size] : files())
+    if (auto info = find_info(id)) out.push_back(*info);  // gone: removed concurrently
   return out;
 }
 

@@ -22,6 +22,8 @@
 #include "reachability.hpp"
 #include "similarity.hpp"
 
+#include <algorithm>
+#include <filesystem>
 #include <mutex>
 
 namespace coral::vcs {
@@ -148,11 +150,23 @@ GcResult run_gc_locked(Repository& repo, const GcOptions& options, const core::P
   for (const Leftover& l : leftovers) r.temp_bytes += l.bytes;
 
   // Execute (a dry run only measures the re-encodings, which decide bytes_after).
+  const std::vector<std::string> packs_before = store.list_packs();
   const std::uint64_t reencoded_bytes = reencode(repo, plan, reach, options.dry_run, progress);
   r.bytes_after = r.bytes_before - plan.drop_bytes - dead_metadata_bytes + reencoded_bytes;
   if (options.dry_run) return r;
-  if (progress && !plan.rewrite.empty()) progress({"rewriting packs", 0, plan.rewrite.size()});
-  store.rewrite_packs(plan.rewrite, plan.drop);
+  // The packs of the re-encoded records join the rewrite (when small), so that they do not stay
+  // behind as small packs of their own.
+  std::set<std::string> rewrite = plan.rewrite;
+  if (!rewrite.empty()) {
+    for (const std::string& name : store.list_packs()) {
+      if (std::binary_search(packs_before.begin(), packs_before.end(), name)) continue;
+      std::error_code ec;
+      const auto size = std::filesystem::file_size(repo.layout().pack(name), ec);
+      if (!ec && 2 * size < input.max_pack_bytes) rewrite.insert(name);
+    }
+  }
+  if (progress && !rewrite.empty()) progress({"rewriting packs", 0, rewrite.size()});
+  store.rewrite_packs(rewrite, plan.drop);
   repo.objects().remove_metadata(dead_metadata);
   if (plan.dead_objects > 0) {
     try {

@@ -342,7 +342,21 @@ void ObjectDb::assume_pruned(const std::set<core::ObjectId>& ids) {
   m_impl->pruned = std::move(all);
 }
 
-std::vector<storage::ObjectInfo> ObjectDb::list_metadata() const { return m_impl->loose.list(); }
+void ObjectDb::forget_pruned() {
+  std::lock_guard lock(m_impl->pruned_mutex);
+  m_impl->pruned.reset();
+}
+
+std::vector<storage::ObjectInfo> ObjectDb::list_metadata() const {
+  std::vector<storage::ObjectInfo> out;
+  for (const auto& [id, size] : m_impl->loose.files()) {
+    storage::ObjectInfo info;
+    info.id = id;
+    info.stored_size = size;
+    out.push_back(info);
+  }
+  return out;
+}
 
 void ObjectDb::remove_metadata(std::span<const core::ObjectId> ids) { m_impl->loose.remove(ids); }
 

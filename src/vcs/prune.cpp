@@ -113,9 +113,21 @@ PruneResult prune(Repository& repo, const PruneOptions& options, const core::Pro
     else newly.insert(c.id);
   }
   r.pruned = newly.size();
-  if (options.dry_run) repo.objects().assume_pruned(newly);
-  else if (!newly.empty()) repo.objects().mark_pruned(newly);
-  if (options.gc) r.gc = run_gc_locked(repo, {.dry_run = options.dry_run, .repack = false}, progress);
+  if (!options.dry_run) {
+    if (!newly.empty()) repo.objects().mark_pruned(newly);
+    if (options.gc) r.gc = run_gc_locked(repo, {.dry_run = false, .repack = false}, progress);
+    return r;
+  }
+  if (options.gc) {  // the plan of a gc after this prune
+    repo.objects().assume_pruned(newly);
+    try {
+      r.gc = run_gc_locked(repo, {.dry_run = true, .repack = false}, progress);
+    } catch (...) {
+      repo.objects().forget_pruned();
+      throw;
+    }
+    repo.objects().forget_pruned();
+  }
   return r;
 }
 

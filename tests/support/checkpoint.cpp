@@ -59,7 +59,7 @@ void write_checkpoint_dir(const std::filesystem::path& dir, int epoch, std::uint
     auto delta = f32_tensor("d", {elems / 64, 64}, 7000 + static_cast<std::uint64_t>(epoch) * 10 + layer, 1e-4f);
     auto* wf = reinterpret_cast<float*>(w.data.data());
     const auto* df = reinterpret_cast<const float*>(delta.data.data());
-    for (std::uint64_t i = 0; i < elems; ++i) wf[i] += static_cast<float>(epoch) * df[i];
+    for (std::uint64_t i = 0; i < elems / 64 * 64; ++i) wf[i] += static_cast<float>(epoch) * df[i];
     (layer == 0 ? s1 : s2).push_back(std::move(w));
     (layer == 0 ? s1 : s2).push_back(f32_tensor(p + "bias", {64}, 2000 + layer + static_cast<std::uint64_t>(epoch)));
   }

@@ -36,7 +36,7 @@ FakeTensor f32_tensor(const std::string& name, std::vector<std::uint64_t> shape,
 // A safetensors file image (8-byte header length, JSON header padded to 8 bytes, data).
 std::string safetensors_bytes(const std::vector<FakeTensor>& tensors, const std::string& metadata_json = "");
 // Writes a small HF-style checkpoint dir: config.json, tokenizer.json, two safetensors shards and
-// the index json. `epoch` perturbs every weight a little.
+// the index json. `epoch` perturbs every weight a little. Weights are [elems / 64, 64].
 void write_checkpoint_dir(const std::filesystem::path& dir, int epoch, std::uint64_t tensor_elems = 4096);
 
 }  // namespace coral::test

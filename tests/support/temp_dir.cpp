@@ -9,10 +9,14 @@
 
 namespace coral::test {
 
-TempDir::TempDir() {
-  const char* base = std::getenv("TMPDIR");
-  std::string tmpl = std::string(base && *base ? base : "/tmp") + "/coral-test-XXXXXX";
-  if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
+TempDir::TempDir() : TempDir([] {
+    const char* base = std::getenv("TMPDIR");
+    return std::filesystem::path(base && *base ? base : "/tmp");
+  }()) {}
+
+TempDir::TempDir(const std::filesystem::path& base) {
+  std::string tmpl = (base / "coral-test-XXXXXX").string();
+  if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed in " + base.string());
   m_path = std::filesystem::canonical(tmpl);
 }
 

@@ -11,6 +11,8 @@ namespace coral::test {
 class TempDir {
 public:
   TempDir();
+  // Under `base` instead of $TMPDIR (e.g. /dev/shm, where fsync costs nothing).
+  explicit TempDir(const std::filesystem::path& base);
   ~TempDir();
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;

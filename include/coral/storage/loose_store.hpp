@@ -17,6 +17,9 @@ public:
   ObjectRecord get(const core::ObjectId& id) const override;
   std::unique_ptr<WriteBatch> begin_write() override;
   void remove(std::span<const core::ObjectId> ids) override;
+  // Every object file's id and size in bytes, sorted by id, without reading the files (a damaged
+  // one is listed too: gc deletes it when nothing reaches it).
+  std::vector<std::pair<core::ObjectId, std::uint64_t>> files() const;
   std::vector<ObjectInfo> list() const override;
 
 private:

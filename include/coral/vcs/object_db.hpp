@@ -102,7 +102,8 @@ public:
   // Ids of metadata objects whose hex starts with `prefix` (>= 4 hex digits).
   std::vector<core::ObjectId> find_metadata_by_prefix(std::string_view prefix) const;
 
-  // Every metadata object's id (sorted), and removal of some (gc).
+  // Every metadata object's id with stored_size = its file's size (sorted; the files are not
+  // read, so a damaged one is listed too), and removal of some (gc).
   std::vector<storage::ObjectInfo> list_metadata() const;
   void remove_metadata(std::span<const core::ObjectId> ids);
 
@@ -117,8 +118,10 @@ public:
   // Adds commits to the pruned marker (durably, before returning). The caller holds the gc lock
   // exclusively.
   void mark_pruned(const std::set<core::ObjectId>& ids);
-  // The same in this process's view only (prune --dry-run --gc plans with it).
+  // The same in this process's view only (prune --dry-run --gc plans with it), until
+  // forget_pruned() makes the next read load the marker again.
   void assume_pruned(const std::set<core::ObjectId>& ids);
+  void forget_pruned();
   core::ObjectId write_tree(const Tree& tree);
   core::ObjectId write_commit(Commit& commit);  // sets commit.id
 
