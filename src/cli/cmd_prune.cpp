@@ -41,8 +41,7 @@ VerbSpec make_prune_verb() {
   return {
     .name = "prune",
     .summary = "Keep the checkpoints that matter: drop the data of the others, keep their history",
-    .synopsis = "coral prune [--keep-last N] [--keep-best METRIC[:min|max]=K]... [--no-keep-tagged]\n"
-                "            [--branch B] [--dry-run] [--gc]",
+    .synopsis = "coral prune [--keep-last N] [--keep-best METRIC[:min|max]=K]... [--no-keep-tagged] [--branch B] [--dry-run] [--gc]",
     .description =
       "The retention policy of a training run. Considers the commits of branch B's history\n"
       "(default: the current branch), newest first as 'coral log' lists them, and keeps:\n"
@@ -61,7 +60,7 @@ VerbSpec make_prune_verb() {
       {
         {"--keep-last", "N", "keep the N newest commits", &a->keep_last},
         {"--keep-best", "METRIC[:min|max]=K", "keep the K best commits by a metric (repeatable)", &a->keep_best},
-        {"--keep-tagged", "", "keep tagged commits (the default)", &a->keep_tagged},
+        {"--keep-tagged,--keep-tags", "", "keep tagged commits (the default)", &a->keep_tagged},
         {"--no-keep-tagged", "", "let the policy decide about tagged commits too", &a->no_keep_tagged},
         {"-b,--branch", "B", "the branch whose history to prune (default: the current one)", &a->branch},
         {"-n,--dry-run", "", "print what would be pruned, change nothing", &a->dry_run},
