@@ -28,8 +28,9 @@ VerbSpec make_gc_verb() {
     .summary = "Delete what no branch, tag, HEAD or the index needs; consolidate packs",
     .synopsis = "coral gc [--dry-run] [--repack]",
     .description =
-      "Plans, then executes, under the repository's gc lock held exclusively: writers that start\n"
-      "meanwhile wait (up to --lock-wait seconds, then exit 5), and gc waits for running ones.\n"
+      "Plans, then executes, under the repository's gc lock held exclusively (shared for\n"
+      "--dry-run): writers that start meanwhile wait (up to --lock-wait seconds, then exit 5),\n"
+      "and gc waits for running ones.\n"
       "\n"
       "Live: every commit reachable from a branch, a tag or HEAD (pruned commits included), its\n"
       "tree and annotated tag objects, and the data objects (tensors, skeletons, whole files) of\n"

@@ -48,14 +48,17 @@ VerbSpec make_prune_verb() {
       "the N newest (--keep-last), the K best by each metric recorded with 'commit --metric'\n"
       "(--keep-best; ':min', the default, keeps the smallest values, ':max' the largest; ties go\n"
       "to the newer commit; commits without the metric do not count), every tagged commit\n"
-      "(unless --no-keep-tagged), every branch tip and HEAD. The policies add up, like restic's.\n"
+      "(unless --no-keep-tagged), every branch tip, HEAD, and the fork points of other branches\n"
+      "(their merge bases with B: a later merge reads their data). The policies add up, like\n"
+      "restic's.\n"
       "\n"
       "Every other commit is marked as pruned: it stays in 'coral log' and 'coral show' with its\n"
       "message and metrics, and its data is deleted by the next 'coral gc' (now, with --gc).\n"
       "Checking out, diffing or merging a pruned commit fails with exit 3. Kept checkpoints whose\n"
       "delta base goes are re-encoded by gc and stay byte-identical. Commits pruned before are\n"
-      "neither counted nor kept; pruning cannot be undone. prune holds the gc lock exclusively.\n"
-      "--dry-run prints the same decisions (and with --gc the gc plan) and changes nothing.",
+      "neither counted nor kept; pruning cannot be undone. prune holds the gc lock exclusively\n"
+      "(shared for --dry-run). --dry-run prints the same decisions (and with --gc the gc plan)\n"
+      "and changes nothing.",
     .options =
       {
         {"--keep-last", "N", "keep the N newest commits", &a->keep_last},
@@ -72,7 +75,8 @@ VerbSpec make_prune_verb() {
     .exit_status = exit_status({{2, "no policy given, a bad --keep-best, or HEAD is detached and no --branch given"},
                                 {3, "the branch does not exist"},
                                 {5, "another coral process holds the repository past --lock-wait"},
-                                {6, "a branch, tag or HEAD cannot be read: nothing was pruned"}}),
+                                {6, "a branch, tag or HEAD cannot be read (nothing was marked), or --gc refused to run (the "
+                                     "marks stay; gc deleted nothing)"}}),
     .run = [a](const GlobalOptions& g, Output& out) { return run_prune(*a, g, out); },
   };
 }

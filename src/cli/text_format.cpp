@@ -336,7 +336,7 @@ std::string format_stats(const vcs::StatsResult& r) {
   row("logical (HEAD):", bytes(r.logical_bytes_head));
   row("logical (history):", bytes(r.logical_bytes_history));
   if (r.pruned_commits > 0)
-    row("pruned:", fmt::format("{} commits ({} logical, data dropped)", r.pruned_commits,
+    row("pruned:", fmt::format("{} ({} logical, not in the ratio)", plural(r.pruned_commits, "commit"),
                                format_bytes(r.logical_bytes_pruned)));
   row("stored:", bytes(r.stored_bytes));
   row("packs:", fmt::format("{} ({})", r.packs, format_bytes(r.pack_bytes)));
@@ -346,8 +346,8 @@ std::string format_stats(const vcs::StatsResult& r) {
   std::string depths;
   for (const auto& [depth, n] : r.delta_depth) depths += fmt::format("{}{}: {}", depths.empty() ? "" : ", ", depth, n);
   row("delta depth:", depths.empty() ? "-" : depths);
-  std::string reclaim = fmt::format("{} in {} unreachable objects", format_bytes(r.reclaimable_bytes),
-                                    r.unreachable_objects);
+  std::string reclaim = fmt::format("{} ({} unreachable objects and superseded copies)",
+                                    format_bytes(r.reclaimable_bytes), r.unreachable_objects);
   if (r.unreachable_metadata > 0)
     reclaim += fmt::format(", {} in {} commits, trees and tags", format_bytes(r.reclaimable_metadata_bytes),
                            r.unreachable_metadata);

@@ -146,29 +146,36 @@ GcPlanned plan_gc(const GcPlanInput& in) {
       packs[r.pack].optional_bytes += r.info.stored_size;
     }
   }
+  // Harmless superseded records go when their pack is rewritten anyway or they are at least
+  // half of it; `optional_bytes` counts them per pack.
+  const auto worth = [&](const PackTally& t) {
+    return t.mandatory || (t.optional_bytes > 0 && 2 * t.optional_bytes >= t.bytes);
+  };
+  for (auto& [name, t] : packs) {
+    if (t.dropped_records > 0 || worth(t)) plan.rewrite.insert(name);
+  }
+
+  // 3. Consolidation of small packs (their size after the drops of step 2).
+  std::vector<std::string> small;
+  for (const auto& [name, t] : packs) {
+    const std::uint64_t harmless = plan.rewrite.contains(name) ? t.optional_bytes : 0;
+    if (t.dropped_records == t.records) continue;  // removed
+    if (in.repack || 2 * (t.bytes - t.dropped_bytes - harmless) < in.max_pack_bytes) small.push_back(name);
+  }
+  if (small.size() >= 2) {
+    for (const std::string& name : small) plan.consolidated += plan.rewrite.insert(name).second ? 1 : 0;
+  }
+  // Every rewritten pack leaves its harmless superseded records behind too.
   for (const auto& [copy, bytes] : optional) {
+    if (!plan.rewrite.contains(copy.pack)) continue;
     PackTally& t = packs[copy.pack];
-    if (!t.mandatory && 2 * t.optional_bytes < t.bytes) continue;
     plan.drop.push_back(copy);
     plan.drop_bytes += bytes;
     t.dropped_bytes += bytes;
     ++t.dropped_records;
   }
-  for (const auto& [name, t] : packs) {
-    if (t.dropped_records == 0) continue;
-    plan.rewrite.insert(name);
-    if (t.dropped_records == t.records) plan.remove.insert(name);
-  }
-
-  // 3. Consolidation of small packs.
-  std::vector<std::string> small;
-  for (const auto& [name, t] : packs) {
-    if (plan.remove.contains(name)) continue;
-    if (in.repack || 2 * (t.bytes - t.dropped_bytes) < in.max_pack_bytes) small.push_back(name);
-  }
-  if (small.size() >= 2) {
-    for (const std::string& name : small) plan.consolidated += plan.rewrite.insert(name).second ? 1 : 0;
-  }
+  for (const auto& [name, t] : packs)
+    if (plan.rewrite.contains(name) && t.dropped_records == t.records) plan.remove.insert(name);
   std::sort(plan.drop.begin(), plan.drop.end(), [](const storage::StoredCopy& a, const storage::StoredCopy& b) {
     return a.id != b.id ? a.id < b.id : a.pack < b.pack;
   });

@@ -12,8 +12,8 @@
 //    object along its old chain, or standalone when there is none. Its old record goes.
 //  - Every record of a dead object goes. So does every other record of a live object whose base
 //    is dead (it would no longer decode). Other superseded records (a whole copy of an object that
-//    also has a delta record) go when their pack is rewritten anyway, or make up at least half of
-//    its data.
+//    also has a delta record) go when their pack is rewritten anyway (for a drop or to be
+//    consolidated), or make up at least half of its data.
 //  - A pack is rewritten when a record in it goes; it is removed when nothing in it survives.
 //  - Consolidation: packs whose surviving data is under half of max_pack_bytes are rewritten
 //    together when there are two or more of them (`repack`: every pack is).

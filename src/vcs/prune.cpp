@@ -6,6 +6,7 @@
 #include "coral/vcs/operations.hpp"
 #include "coral/vcs/refs.hpp"
 #include "gc_run.hpp"
+#include "merge_base.hpp"
 #include "roots.hpp"
 
 #include <algorithm>
@@ -18,10 +19,17 @@ namespace {
 
 std::string subject_of(const std::string& message) { return message.substr(0, message.find('\n')); }
 
-// Commits kept whatever the policy, with why: branch tips, HEAD, tags (when kept).
-std::map<core::ObjectId, std::vector<std::string>> protected_commits(Repository& repo, bool keep_tagged) {
+// Commits kept whatever the policy, with why: branch tips, HEAD, tags (when kept), and the merge
+// bases of the pruned branch with every other branch (a later merge reads their data).
+std::map<core::ObjectId, std::vector<std::string>> protected_commits(Repository& repo, const core::ObjectId& tip,
+                                                                     const std::string& branch, bool keep_tagged) {
   std::map<core::ObjectId, std::vector<std::string>> out;
   for (const Root& root : history_roots(repo)) {
+    if (root.commit && root.ref.rfind("refs/heads/", 0) == 0 && root.ref != "refs/heads/" + branch) {
+      const core::ObjectId heads[2] = {tip, *root.commit};
+      for (const core::ObjectId& base : merge_bases(repo.objects(), heads))
+        if (base != *root.commit && base != tip) out[base].push_back("merge base of " + root.ref.substr(11));
+    }
     if (!root.commit)
       throw CorruptError("prune changed nothing: cannot read " + (root.ref.empty() ? std::string("the refs") : root.ref) +
                          ": " + root.error, {}, "run 'coral fsck'");
@@ -95,12 +103,13 @@ PruneResult prune(Repository& repo, const PruneOptions& options, const core::Pro
       throw UsageError("HEAD is detached: name the branch to prune", {}, "use 'coral prune --branch NAME ...'");
     r.branch = *head.branch;
   }
-  if (!find_ref(repo, "refs/heads/" + r.branch))
+  const auto tip = find_ref(repo, "refs/heads/" + r.branch);
+  if (!tip)
     throw NotFoundError("branch '" + r.branch + "' does not exist" +
                         (options.branch.empty() ? " yet (no commit on it)" : ""));
 
-  const auto protect = protected_commits(repo, options.keep_tagged);
-  for (const Commit& c : log(repo, {.rev = "refs/heads/" + r.branch, .max_count = -1})) {
+  const auto protect = protected_commits(repo, *tip, r.branch, options.keep_tagged);
+  for (const Commit& c : log(repo, {.rev = tip->hex(), .max_count = -1})) {
     PruneCommit p{c.id, subject_of(c.message), c.metrics, {}, false, c.pruned};
     if (const auto it = protect.find(c.id); it != protect.end() && !c.pruned) p.reasons = it->second;
     r.commits.push_back(std::move(p));

@@ -123,14 +123,16 @@ struct PruneOptions {
   bool dry_run = false;
   bool gc = false;     // run gc afterwards (under the same lock)
 };
-// "val_loss", "val_loss:min=2", "acc:max=3": UsageError for anything else.
+// "val_loss=2", "val_loss:min=2", "acc:max=3" (METRIC[:min|max]=K, K >= 1): UsageError for
+// anything else.
 KeepBest parse_keep_best(const std::string& spec);
 // Why a commit of the branch is kept (several reasons may hold).
 struct PruneCommit {
   core::ObjectId id;
   std::string subject;
   std::map<std::string, double> metrics;
-  std::vector<std::string> reasons;  // "last", "best val_loss", "tagged v1", "branch tip", "HEAD"
+  // "last N", "best METRIC (RANK)", "tagged NAME", "branch tip NAME", "merge base of NAME", "HEAD"
+  std::vector<std::string> reasons;
   bool kept = false;
   bool already_pruned = false;
 };

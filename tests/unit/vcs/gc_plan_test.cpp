@@ -151,3 +151,16 @@ TEST(GcPlanTest, ChoosingARecordPrefersOneThatNeedsNoReencoding) {
   EXPECT_TRUE(drops(plan, 2, "pack-b"));
   EXPECT_TRUE(plan.remove.contains("pack-b"));
 }
+
+TEST(GcPlanTest, APackRewrittenToConsolidateLeavesItsSupersededRecordsBehind) {
+  // 1: whole in pack-a (with 3, 2000 bytes: under half of 10000), delta against 2 in pack-c.
+  // pack-a and pack-c are consolidated; 1's whole record does not come along.
+  const auto plan = plan_gc(input(
+    {rec(1, "pack-a", 400), rec(3, "pack-a", 1600), rec(1, "pack-c", 10, 2), rec(2, "pack-c", 3000)}, {1, 2, 3}, 10000));
+  EXPECT_EQ(plan.rewrite, (std::set<std::string>{"pack-a", "pack-c"}));
+  EXPECT_EQ(plan.consolidated, 2u);
+  EXPECT_TRUE(drops(plan, 1, "pack-a"));
+  EXPECT_FALSE(drops(plan, 1, "pack-c"));
+  EXPECT_EQ(plan.drop_bytes, 400u);
+  EXPECT_TRUE(plan.remove.empty());
+}

@@ -7,6 +7,7 @@
 #include "coral/core/fs.hpp"
 #include "coral/storage/hdf5_store.hpp"
 #include "coral/vcs/maintenance.hpp"
+#include "coral/vcs/merge.hpp"
 #include "coral/vcs/operations.hpp"
 #include "coral/vcs/refs.hpp"
 #include "support/checkpoint.hpp"
@@ -244,4 +245,29 @@ TEST(GcPacksTest, AThousandOneCheckpointCommitsEndInAHandfulOfPacks) {
   checkout(repo, {.rev = "HEAD~500", .force = true});
   EXPECT_EQ(test::read_file(dir / "step.bin"), "checkpoint 499" + std::string(200, 'w'));
   stdfs::current_path(old_cwd);
+}
+
+TEST_F(GcTest, PruneKeepsTheForkPointOfAnotherBranchSoThatItCanStillBeMerged) {
+  training_run(6);
+  // A fine-tune forked from epoch 3, one commit ahead.
+  create_branch(*repo, "ft", epochs[2].hex(), false);
+  checkout(*repo, {.rev = "ft"});
+  test::write_file(dir / "notes.txt", "fine-tune\n");
+  add(*repo, {.paths = {"notes.txt"}});
+  commit(*repo, {.message = "fine-tune"});
+  checkout(*repo, {.rev = "main"});
+  const PruneResult p = prune(*repo, {.keep_last = 1, .gc = true});
+  for (const auto& c : p.commits) {
+    if (c.id == epochs[2]) {
+      EXPECT_EQ(c.reasons, std::vector<std::string>{"merge base of ft"});
+    }
+  }
+  EXPECT_EQ(p.kept, 2u);
+  MergeOptions o;
+  o.revs = {"ft"};
+  o.message = "merge ft";
+  const MergeResult m = merge(*repo, o);
+  EXPECT_TRUE(m.commit.has_value());
+  EXPECT_TRUE(stdfs::exists(dir / "notes.txt"));
+  EXPECT_TRUE(fsck(*repo, {.full = true}).ok());
 }
