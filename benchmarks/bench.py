@@ -7,6 +7,8 @@ Called by benchmarks/run.sh (which builds coral and generates the data); usable 
         --work DIR [--reps 5] [--out docs/performance.md] [--command "..."] [--z19 first]
     /usr/bin/python3 benchmarks/bench.py --coral ... --data DIR --work DIR --sections merge \
         [--merge-reps 5] [--splice docs/performance.md]     (the merge section alone, to stdout)
+    /usr/bin/python3 benchmarks/bench.py --coral ... --data DIR --work DIR --sections gc \
+        [--gc-reps 3] [--splice docs/performance.md]        (the gc/prune section alone)
 
 DIR (--data) is what `benchmarks/data/gen_checkpoints.py --sets all` writes: fp32/epoch-1..N,
 bf16/epoch-1..N, finetune/ft-1..K, quantized/{int8,dequant}, metrics.jsonl (a directory with
@@ -45,6 +47,18 @@ Merge (`--merge-reps`, default 5; `--sections merge` runs this alone):
     ref_merge.py              benchmarks/ref_merge.py: the same merge in float32 numpy, from the
                               generated files into an empty directory; checked against coral's
                               merged working tree once per strategy
+
+Maintenance (`--gc-reps`, default 3; `--sections gc` runs this alone):
+
+    coral prune / gc          the FP32 series on main (one commit per epoch, `--metric val_loss`
+                              from metrics.jsonl), the fine-tunes on branches; per repetition a
+                              fresh `cp -a` of that repository (untimed), then `coral prune
+                              --keep-last 2 --keep-best val_loss:min=1 --gc` (and the same with
+                              epoch-1 tagged, so that its deltas are re-encoded), the same in steps
+                              (prune, gc --dry-run, gc, gc again, fsck --full), and `gc --repack`
+                              of the unpruned repository
+    cp -a, cat                `cp -a` of the .coral being collected and of the result; `cat` of
+                              the result's packs (the reference for `fsck --full`)
 
 The page cache is warmed (every input file read) before the first repetition and `sync` runs
 before every timed step, so no tool pays for another's dirty pages. Times are wall-clock; each
@@ -593,9 +607,327 @@ def merge_section(coral: str, sets: dict[str, DataSet], work: str, reps: int, co
     return "\n".join(lines)
 
 
-def splice_section(path: str, section: str, title: str = "## Merge") -> None:
+# ---- maintenance: coral prune / gc against cp -a and cat ------------------------------------------
+
+GC_POLICY = ["--keep-last", "2", "--keep-best", "val_loss:min=1"]
+
+
+def load_metrics(data: str) -> dict[str, float]:
+    """val_loss per checkpoint name (epoch-N, ft-N) from DIR/metrics.jsonl, if there is one."""
+    metrics: dict[str, float] = {}
+    mpath = os.path.join(data, "metrics.jsonl")
+    if os.path.exists(mpath):
+        for line in open(mpath):
+            rec = json.loads(line)
+            if "epoch" in rec:
+                metrics[f"epoch-{rec['epoch']}"] = rec["val_loss"]
+            elif "finetune" in rec:
+                metrics[f"ft-{rec['finetune']}"] = rec["val_loss"]
+    return metrics
+
+
+def machine_note(coral: str, work: str, load_start, load_end, t0: float, reps: int) -> str:
+    """The closing line of a section run on its own: when, where, which coral, the load."""
+    cver = run([coral, "--version"]).stdout.strip()
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    git = subprocess.run(["git", "-C", root, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(["git", "-C", root, "status", "--porcelain", "--untracked-files=no"],
+                           capture_output=True, text=True).stdout.strip()
+    fs = subprocess.run(["df", "-T", work], capture_output=True, text=True).stdout.splitlines()[-1].split()
+    return (f"Measured {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')} on a noisy "
+            f"shared VM with {os.cpu_count()} cores (every figure the best of {reps} repetitions); work directory "
+            f"on `{fs[0]}` ({fs[1]}); load average (1 min) {load_start[0]:.2f} at the start, {load_end[0]:.2f} "
+            f"at the end (this benchmark adds about 1). {cver} (git {git}{', with local changes' if dirty else ''}). "
+            f"The section took {(time.time() - t0) / 60:.1f} min.")
+
+
+@dataclass
+class GcStep:
+    wall: float
+    cpu: float
+    rss: int            # bytes
+    before: int = 0     # du -sb .coral
+    after: int = 0
+    result: dict = field(default_factory=dict)  # coral's --json gc result (prune: its "gc" member)
+    prune: dict = field(default_factory=dict)   # coral's --json prune result
+
+
+def gc_section(coral: str, sets: dict[str, DataSet], data: str, work: str, reps: int, command: str = "") -> str:
+    """Times `coral prune ... --gc`, `coral gc --repack`, `gc --dry-run`, a second `gc` and
+    `fsck --full` on a repository of the FP32 series (and the fine-tunes on branches), against
+    `cp -a` of `.coral` and `cat` of its packs; best of `reps`. Returns the report's
+    "## Maintenance (gc, prune)" section (markdown)."""
+    t0_all = time.time()
+    series = sets["fp32"].ckpts
+    n = len(series)
+    if n < 4:
+        raise BenchError("the gc benchmark needs at least 4 FP32 epochs (it keeps the last 2 and prunes the others)")
+    fts = sets["finetune"].ckpts if "finetune" in sets else []
+    metrics = load_metrics(data)
+    made_up = [c.name for c in series if c.name not in metrics]
+    for i, c in enumerate(series):  # made-up decreasing values where metrics.jsonl has none
+        metrics.setdefault(c.name, round(10.0 - 0.1 * i, 4))
+    prewarm([p for c in series + fts for p in c.paths] + [coral])
+    load_start = os.getloadavg()
+
+    # The repository (untimed): the series on main, one commit per epoch with its val_loss; each
+    # fine-tune on its own branch from the last epoch.
+    repo = os.path.join(work, "repo-gc")
+    shutil.rmtree(repo, ignore_errors=True)
+    os.makedirs(repo)
+    log(f"gc: setting up {repo} ({n} epochs on main" + (f", {', '.join(c.name for c in fts)} on branches)" if fts else ")"))
+    run([coral, "init"], cwd=repo)
+    ckpt = os.path.join(repo, "ckpt")
+    for c in series:
+        place_copy(ckpt, c)
+        run([coral, "add", "ckpt"], cwd=repo)
+        run([coral, "commit", "-m", c.name, "--metric", f"val_loss={metrics[c.name]}"], cwd=repo)
+    for c in fts:
+        run([coral, "checkout", "-q", "-b", c.name, "main"], cwd=repo)
+        place_copy(ckpt, c)
+        run([coral, "add", "ckpt"], cwd=repo)
+        run([coral, "commit", "-m", c.name] + (["--metric", f"val_loss={metrics[c.name]}"] if c.name in metrics else []),
+            cwd=repo)
+    run([coral, "checkout", "-q", "main"], cwd=repo)
+    coral_dir = os.path.join(repo, ".coral")
+    repo_bytes = du_sb(coral_dir)
+    repo_packs = len([f for f in os.listdir(os.path.join(coral_dir, "packs")) if f.endswith(".h5")])
+    repo_stats = json.loads(run([coral, "--json", "stats"], cwd=repo).stdout)
+    raw_total = sum(c.raw for c in series + fts)
+
+    copy = os.path.join(work, "gc-rep")
+    cp_dst = os.path.join(work, "gc-cp")
+    variants = [("policy", "policy"), ("tagged", f"policy, {series[0].name} tagged")]
+
+    def fresh(tag: bool) -> None:
+        shutil.rmtree(copy, ignore_errors=True)
+        subprocess.run(["cp", "-a", repo, copy], check=True)
+        if tag:
+            run([coral, "tag", "baseline", f"main~{n - 1}"], cwd=copy)
+
+    def timed_cp(src: str) -> float:
+        shutil.rmtree(cp_dst, ignore_errors=True)
+        os.sync()
+        t = run(["cp", "-a", src, cp_dst]).wall
+        shutil.rmtree(cp_dst)
+        return t
+
+    def coral_step(args: list[str], measure: bool = False) -> GcStep:
+        before = du_sb(os.path.join(copy, ".coral")) if measure else 0
+        os.sync()
+        r_ = run([coral] + args, cwd=copy, rss=True)
+        s = GcStep(r_.wall, r_.cpu, r_.maxrss_kb * 1024, before)
+        if measure:
+            s.after = du_sb(os.path.join(copy, ".coral"))
+        if "--json" in args:
+            j = json.loads(r_.stdout)
+            if "branch" in j:
+                s.prune, s.result = j, j.get("gc") or {}
+            else:
+                s.result = j
+        return s
+
+    res: dict[str, list] = {}
+
+    def add(key: str, v) -> None:
+        res.setdefault(key, []).append(v)
+
+    decisions: dict[str, str] = {}
+    result_stats: dict[str, dict] = {}
+    for r in range(reps):
+        for v, _ in variants:
+            # 1. prune --gc in one go, on a fresh copy; cp -a of the same .coral, and of the result
+            fresh(v == "tagged")
+            c1 = timed_cp(coral_dir)
+            s = coral_step(["--json", "prune"] + GC_POLICY + ["--gc"], measure=True)
+            add(f"prune-gc-{v}", s)
+            add(f"cp-{v}", min(c1, timed_cp(coral_dir)))
+            add(f"cp-after-{v}", timed_cp(os.path.join(copy, ".coral")))
+            if r == 0:
+                p = s.prune
+                decisions[v] = ", ".join(f"{c['subject']} {'kept' if c['kept'] else 'pruned'}"
+                                         for c in reversed(p["commits"]))
+                # the kept checkpoints read back byte-identical; a pruned one is refused (exit 3)
+                for rev, c in (("main", series[-1]), (f"main~1", series[-2])) + (
+                        (("baseline", series[0]),) if v == "tagged" else ()):
+                    shutil.rmtree(os.path.join(copy, "ckpt"), ignore_errors=True)
+                    run([coral, "checkout", "-q", "-f", rev], cwd=copy)
+                    verify(os.path.join(copy, "ckpt"), c, f"gc benchmark ({v}): checkout -f {rev}")
+                pruned = subprocess.run([coral, "checkout", "-q", "-f", "main~2"], cwd=copy, capture_output=True)
+                if pruned.returncode != 3:
+                    raise BenchError(f"gc benchmark ({v}): checkout of a pruned commit exited {pruned.returncode}, not 3")
+                run([coral, "checkout", "-q", "-f", "main"], cwd=copy)
+            # 2. the same in steps, on a fresh copy: prune (marks), gc --dry-run, gc, gc again, fsck
+            fresh(v == "tagged")
+            add(f"prune-{v}", coral_step(["--json", "prune"] + GC_POLICY))
+            add(f"dry-{v}", coral_step(["--json", "gc", "--dry-run"]))
+            add(f"gc-{v}", coral_step(["--json", "gc"], measure=True))
+            add(f"gc2-{v}", coral_step(["--json", "gc"]))
+            add(f"fsck-{v}", coral_step(["fsck", "--full"]))
+            packs = [os.path.join(copy, ".coral", "packs", f) for f in os.listdir(os.path.join(copy, ".coral", "packs"))]
+            os.sync()
+            add(f"cat-{v}", run(["sh", "-c", 'cat "$@" > /dev/null', "sh"] + packs).wall)
+            if r == 0:
+                result_stats[v] = json.loads(run([coral, "--json", "stats"], cwd=copy).stdout)
+        # 3. gc --repack of the unpruned repository (every pack rewritten), against cp -a
+        fresh(False)
+        c1 = timed_cp(coral_dir)
+        add("repack", coral_step(["--json", "gc", "--repack"], measure=True))
+        add("cp-repack", min(c1, timed_cp(coral_dir)))
+        shutil.rmtree(copy)
+        log(f"gc rep {r + 1}/{reps}: prune --gc {res['prune-gc-policy'][-1].wall:.2f} s (tagged "
+            f"{res['prune-gc-tagged'][-1].wall:.2f} s), cp -a {res['cp-policy'][-1]:.2f} s; gc --repack "
+            f"{res['repack'][-1].wall:.2f} s, cp -a {res['cp-repack'][-1]:.2f} s; fsck --full "
+            f"{res['fsck-policy'][-1].wall:.2f} s, cat {res['cat-policy'][-1]:.2f} s")
+    shutil.rmtree(repo, ignore_errors=True)
+    load_end = os.getloadavg()
+
+    def bw(key: str) -> GcStep:
+        return min(res[key], key=lambda x: x.wall)
+
+    def bt(key: str) -> float:
+        return min(res[key])
+
+    def per_rep(num: str, den: str) -> str:
+        return ", ".join(f"{a.wall / b:.1f}" for a, b in zip(res[num], res[den]))
+
+    def fmt_t(t: float) -> str:
+        return f"{t:.2f} s" if t >= 0.1 else f"{t * 1000:.0f} ms"
+
+    def mb(x: int) -> str:
+        return f"{x / MB:,.1f} MB"
+
+    policy = " ".join(GC_POLICY)
+    rows = ["| step | coral | reference: `cp -a .coral` (the input) | coral ÷ cp | per repetition | "
+            "`cp -a` of the result | coral ÷ that | coral CPU | peak RSS | `.coral` before → after | "
+            "objects re-encoded | packs before → after |",
+            "|---|---:|---:|---:|---|---:|---:|---:|---:|---|---:|---|"]
+    for key, cpk, cpa, label in (
+            ("prune-gc-policy", "cp-policy", "cp-after-policy", f"`coral prune {policy} --gc`"),
+            ("prune-gc-tagged", "cp-tagged", "cp-after-tagged",
+             f"the same, {series[0].name} tagged `baseline` (so kept)"),
+            ("repack", "cp-repack", None, "`coral gc --repack`, the unpruned repository")):
+        s = bw(key)
+        g = s.result
+        after_cell = after_ratio = "–"
+        if cpa:
+            after_cell = fmt_t(bt(cpa))
+            after_ratio = f"{s.wall / bt(cpa):.2f}×"
+        rows.append(f"| {label} | {fmt_t(s.wall)} | {fmt_t(bt(cpk))} | **{s.wall / bt(cpk):.2f}×** | "
+                    f"{per_rep(key, cpk)} | {after_cell} | {after_ratio} | {s.cpu:.2f} s | {s.rss / MiB:.0f} MiB | "
+                    f"{mb(s.before)} → {mb(s.after)} | {g.get('objects_reencoded', '?')} | "
+                    f"{g.get('packs_before', '?')} → {g.get('packs_after', '?')} |")
+
+    steps = ["| step (a fresh copy, one after the other) | policy: time | CPU | peak RSS | "
+             f"{series[0].name} tagged: time | CPU | peak RSS |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    for key, label in (("prune", f"`coral prune {policy}` (marks only)"),
+                       ("dry", "`coral gc --dry-run` (plans; re-encodes in memory)"),
+                       ("gc", "`coral gc`"),
+                       ("gc2", "`coral gc` again (nothing to do)"),
+                       ("fsck", "`coral fsck --full` of the result")):
+        cells = []
+        for v, _ in variants:
+            s = bw(f"{key}-{v}")
+            cells.append(f"{fmt_t(s.wall)} | {s.cpu:.2f} s | {s.rss / MiB:.0f} MiB")
+        steps.append(f"| {label} | " + " | ".join(cells) + " |")
+    cells = [f"{fmt_t(bt(f'cat-{v}'))} | | " for v, _ in variants]
+    steps.append("| reference: `cat .coral/packs/* > /dev/null` (page cache warm) | " + " | ".join(cells) + " |")
+    cells = [f"**{bw(f'fsck-{v}').wall / bt(f'cat-{v}'):.0f}×** | | " for v, _ in variants]
+    steps.append("| `fsck --full` ÷ `cat` | " + " | ".join(cells) + " |")
+    cells = []
+    for v, _ in variants:
+        raw = result_stats[v]["by_encoding"]["chunks"]["raw_bytes"] if "chunks" in result_stats[v]["by_encoding"] else 0
+        cells.append(f"{raw / MB / bw(f'fsck-{v}').wall:,.0f} MB/s | | ")
+    steps.append("| `fsck --full`: raw bytes of the objects it decodes ÷ its time | " + " | ".join(cells) + " |")
+
+    def depth(st: dict) -> str:
+        return ", ".join(f"{k}: {v}" for k, v in sorted(st.get("delta_depth", {}).items(), key=lambda kv: int(kv[0])))
+
+    g_pol = bw("gc-policy").result
+    g_tag = bw("gc-tagged").result
+    p_pol, p_tag, rp = bw("prune-gc-policy"), bw("prune-gc-tagged"), bw("repack")
+    write_pol = bw("gc-policy").wall - bw("dry-policy").wall
+    write_tag = bw("gc-tagged").wall - bw("dry-tagged").wall
+    cp_rate = repo_bytes / MB / bt("cp-repack")
+    n_pol, n_tag = g_pol.get("objects_reencoded", 0), g_tag.get("objects_reencoded", 0)
+    fsck_p = bw("fsck-policy")
+    reading = (
+        f"Reading the ratios. prune + gc with the policy took {p_pol.wall / bt('cp-policy'):.1f}× the time of "
+        f"`cp -a` of the whole `.coral` ({fmt_t(p_pol.wall)} against {fmt_t(bt('cp-policy'))}) and "
+        f"{p_pol.wall / bt('cp-after-policy'):.1f}× a copy of just what survives; it re-encoded {n_pol} objects"
+        + (" (the series stores each older epoch as a delta against the newer one, so dropping the oldest "
+           "epochs leaves every kept object its base)" if n_pol == 0 else "")
+        + f". Keeping {series[0].name} as well (tagged) means {n_tag} re-encodings"
+        + (" (its deltas pointed at a pruned epoch)" if n_tag > n_pol else "")
+        + f" and {fmt_t(p_tag.wall)}, {p_tag.wall / bt('cp-tagged'):.1f}× cp; re-encoding decodes each such "
+        f"object and its new base through their chains and encodes the XOR, which is what `gc --dry-run` "
+        f"does in memory ({fmt_t(bw('dry-tagged').wall)}, CPU {bw('dry-tagged').cpu:.2f} s). In steps, `gc` minus "
+        f"`gc --dry-run` (which plans and re-encodes without writing) leaves {fmt_t(max(write_pol, 0))} "
+        f"(policy) and {fmt_t(max(write_tag, 0))} (tagged) for writing the new packs (fsync included) and "
+        f"the lookup table and deleting the old packs, against {fmt_t(bt('cp-after-policy'))} for `cp -a` of "
+        f"the policy's result, which neither fsyncs nor deletes. `gc --repack` rewrote {rp.result.get('packs_before', '?')} packs into "
+        f"{rp.result.get('packs_after', '?')} in {fmt_t(rp.wall)} against {fmt_t(bt('cp-repack'))} for "
+        f"`cp -a` ({rp.wall / bt('cp-repack'):.1f}×; cp moves {cp_rate:,.0f} MB/s here)"
+        + (f"; on this repository every pack is below half of `pack.max_bytes` (2 GiB by default), so the "
+           f"plain `coral gc` of the steps above consolidates them all as well"
+           if g_pol.get("packs_consolidated", 0) >= repo_packs - g_pol.get("packs_removed", 0) else "")
+        + f". A second `gc` finds nothing to do and returns in {fmt_t(bw('gc2-policy').wall)}. "
+        f"`fsck --full` takes {bw('fsck-policy').wall / bt('cat-policy'):.0f}× the time of reading the packs "
+        f"(policy; tagged {bw('fsck-tagged').wall / bt('cat-tagged'):.0f}×): `cat` only reads the bytes, "
+        f"while fsck decodes and hashes every object, each one through its own delta chain (so an object "
+        f"at depth 2 costs three decodes and the bytes decoded exceed the raw bytes in the table); it "
+        f"compares with a checkout of every kept commit rather than with `cat`; CPU {fsck_p.cpu:.2f} s over {fmt_t(fsck_p.wall)} of wall time (2 threads on 2 cores "
+        f"shared with the other jobs of the load average above)."
+    )
+    lines = [
+        "## Maintenance (gc, prune)", "",
+        f"The repository: the FP32 series ({', '.join(c.name for c in series)}, {series[0].raw / MB:.1f} MB each) "
+        f"committed on main, one commit per epoch with `--metric val_loss=…` "
+        + ("(from metrics.jsonl)" if not made_up else f"(made up, decreasing, for {', '.join(made_up)})")
+        + (f", and {', '.join(c.name for c in fts)} each committed on its own branch from main" if fts else "")
+        + f": {raw_total / MB:,.0f} MB of checkpoints, {mb(repo_bytes)} in `.coral` ({repo_packs} packs, "
+        f"{repo_stats.get('objects', '?')} objects; delta depth {depth(repo_stats)}). Every repetition of "
+        f"every row starts from a fresh `cp -a` of that repository (untimed); `sync` runs before each "
+        f"timed step and the page cache is warm, so writes land in the page cache (gc's own fsyncs are "
+        f"inside its time, cp does none). The reference for gc is `cp -a` of the `.coral` being "
+        f"collected, on the same disk, in the same repetition (right before and right after coral; the "
+        f"faster of the two counts): gc is at heart a copy of the survivors "
+        f"into new packs (plus the re-encoding of kept objects whose delta base goes), and `cp -a` of "
+        f"the result (the survivors alone) is the lower bound. Best of {reps}; per repetition: coral ÷ cp "
+        f"of that repetition; CPU is user + sys and peak RSS from `/usr/bin/time -v`; sizes are "
+        f"`du -sb .coral`; the re-encoded and pack counts come from `--json`.",
+        "",
+        f"The policy `{policy}` on main ({series[-1].name} has the lowest val_loss, so it keeps the "
+        f"last two): {decisions.get('policy', '?')}. Tagged: {decisions.get('tagged', '?')}. The fine-tune "
+        f"branches' tips are not on main and stay. After the first repetition of each row the kept "
+        f"checkpoints were checked out and compared byte for byte with the generated files, and a "
+        f"pruned one was refused (exit 3).",
+        "",
+        *rows,
+        "",
+        "The same prune and gc in steps, on a fresh copy each repetition (the policy alone, then with "
+        f"{series[0].name} tagged):",
+        "",
+        *steps,
+        "",
+        f"Delta depth of the results (`coral stats`; objects per depth): policy {depth(result_stats['policy'])}; "
+        f"tagged {depth(result_stats['tagged'])}.",
+        "",
+        reading,
+        "",
+        machine_note(coral, work, load_start, load_end, t0_all, reps)
+        + (f" Command: `{command}`." if command else ""),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def splice_section(path: str, section: str, title: str = "## Merge",
+                   before: tuple[str, ...] = ("## Micro-benchmarks", "## Notes")) -> None:
     """Puts `section` into the report at `path`: in place of an older section with the same title,
-    else before the micro-benchmarks (or the notes), else at the end."""
+    else before the first section whose title starts with one of `before` (tried in order), else
+    at the end."""
     text = open(path).read() if os.path.exists(path) else ""
     lines = text.split("\n")
     if title in lines:
@@ -603,12 +935,19 @@ def splice_section(path: str, section: str, title: str = "## Merge") -> None:
         j = next((k for k in range(i + 1, len(lines)) if lines[k].startswith("## ")), len(lines))
         lines[i:j] = section.rstrip("\n").split("\n") + [""]
     else:
-        at = next((k for k, l in enumerate(lines) if l.startswith("## Micro-benchmarks")), None)
-        if at is None:
-            at = next((k for k, l in enumerate(lines) if l.startswith("## Notes")), len(lines))
+        at = len(lines)
+        for b in before:
+            k = next((k for k, l in enumerate(lines) if l.startswith(b)), None)
+            if k is not None:
+                at = k
+                break
         lines[at:at] = section.rstrip("\n").split("\n") + [""]
     with open(path, "w") as f:
         f.write("\n".join(lines))
+
+
+GC_TITLE = "## Maintenance (gc, prune)"
+GC_BEFORE = ("## Merge", "## Micro-benchmarks", "## Notes")
 
 
 def main() -> int:
@@ -626,13 +965,15 @@ def main() -> int:
     ap.add_argument("--micro", help="google-benchmark JSON output of coral_bench, to include")
     ap.add_argument("--big-gib", type=int, default=4,
                     help="memory pass: a checkpoint of this many 1 GiB float32 tensors (0: skip)")
-    ap.add_argument("--sections", choices=("all", "merge"), default="all",
-                    help="merge: only the merge benchmark; its section is printed (and written to --out "
-                         "alone, or spliced into --splice)")
+    ap.add_argument("--sections", choices=("all", "merge", "gc"), default="all",
+                    help="merge (gc): only the merge (gc/prune) benchmark; its section is printed (and "
+                         "written to --out alone, or spliced into --splice)")
     ap.add_argument("--merge-reps", type=int, default=5,
                     help="repetitions of each merge (0: no merge section)")
-    ap.add_argument("--splice", help="put the merge section into this existing report, in place of an "
-                                     "older one (else before the micro-benchmarks)")
+    ap.add_argument("--gc-reps", type=int, default=3,
+                    help="repetitions of each gc/prune measurement (0: no maintenance section)")
+    ap.add_argument("--splice", help="put the merge (gc) section into this existing report, in place of an "
+                                     "older one (else before the micro-benchmarks; gc: before the merge)")
     args = ap.parse_args()
 
     coral = os.path.abspath(args.coral)
@@ -641,32 +982,32 @@ def main() -> int:
     os.makedirs(work, exist_ok=True)
     t_bench = time.time()
     sets = load_sets(data)
-    if args.sections == "merge":
-        if args.merge_reps < 1:
-            raise BenchError("--sections merge needs --merge-reps >= 1")
-        section = merge_section(coral, sets, work, args.merge_reps, args.command or " ".join(sys.argv))
+    if args.sections in ("merge", "gc"):
+        command = args.command or " ".join(sys.argv)
+        if args.sections == "merge":
+            if args.merge_reps < 1:
+                raise BenchError("--sections merge needs --merge-reps >= 1")
+            section = merge_section(coral, sets, work, args.merge_reps, command)
+            title, before = "## Merge", ("## Micro-benchmarks", "## Notes")
+        else:
+            if args.gc_reps < 1:
+                raise BenchError("--sections gc needs --gc-reps >= 1")
+            section = gc_section(coral, sets, data, work, args.gc_reps, command)
+            title, before = GC_TITLE, GC_BEFORE
         print(section)
         if args.out:
             with open(args.out, "w") as f:
                 f.write(section)
             log(f"wrote {args.out}")
         if args.splice:
-            splice_section(args.splice, section)
-            log(f"put the merge section into {args.splice}")
+            splice_section(args.splice, section, title, before)
+            log(f"put the {args.sections} section into {args.splice}")
         log(f"done in {(time.time() - t_bench) / 60:.1f} min")
         return 0
     fp32 = sets["fp32"]
     series = fp32.ckpts
     n = len(series)
-    metrics: dict[str, float] = {}
-    mpath = os.path.join(data, "metrics.jsonl")
-    if os.path.exists(mpath):
-        for line in open(mpath):
-            rec = json.loads(line)
-            if "epoch" in rec:
-                metrics[f"epoch-{rec['epoch']}"] = rec["val_loss"]
-            elif "finetune" in rec:
-                metrics[f"ft-{rec['finetune']}"] = rec["val_loss"]
+    metrics = load_metrics(data)
     all_paths = [p for s in sets.values() for c in s.ckpts for p in c.paths]
     series_paths = [p for c in series for p in c.paths]
     raw_bytes = fp32.raw
@@ -894,6 +1235,10 @@ def main() -> int:
     if args.merge_reps > 0 and "finetune" in sets and len(sets["finetune"].ckpts) >= 3:
         log("merge benchmark")
         merge_md = merge_section(coral, sets, work, args.merge_reps)
+    gc_md = ""
+    if args.gc_reps > 0:
+        log("gc/prune benchmark")
+        gc_md = gc_section(coral, sets, data, work, args.gc_reps, args.command)
 
     # ------------------------------------------------------------------------------------------
     def best(f):
@@ -1216,6 +1561,8 @@ series: best of {args.reps}, as above; the other sets: one run each, so read the
 
 {chr(10).join(reading)}
 """
+    if gc_md:
+        doc += "\n" + gc_md
     if merge_md:
         doc += "\n" + merge_md
     if args.micro and os.path.exists(args.micro):
@@ -1233,6 +1580,9 @@ series: best of {args.reps}, as above; the other sets: one run each, so read the
     print("\n".join(mem))
     print()
     print("\n".join(targets))
+    if gc_md:
+        print()
+        print(gc_md)
     if merge_md:
         print()
         print(merge_md)

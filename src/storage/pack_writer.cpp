@@ -154,7 +154,8 @@ const std::string& PackWriter::finish() {
                }) == m_rows.end());
   write_index();
   h5::Lock lock;
-  m_data.reset();
+  // Closing /data flushes its chunk cache: a full disk shows here, not in H5Dwrite.
+  if (!m_data.close()) h5::fail<IoError>("cannot write pack file '" + m_temp.string() + "'", m_temp);
   if (!m_file.close()) h5::fail<IoError>("cannot close pack file '" + m_temp.string() + "'", m_temp);
   m_finished = true;
   return m_name;
@@ -173,6 +174,7 @@ void PackWriter::write_index() {
                               H5Dclose, what, m_temp);
   if (!bytes.empty())
     h5::check(H5Dwrite(index.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, bytes.data()), what, m_temp);
+  if (!index.close()) h5::fail<IoError>(what, m_temp);
 }
 
 PackSetWriter::PackSetWriter(std::filesystem::path packs_dir, std::uint64_t max_pack_bytes)
