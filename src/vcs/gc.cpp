@@ -100,6 +100,24 @@ std::uint64_t reencode(Repository& repo, const GcPlanned& plan, const Reachable&
 
 }  // namespace
 
+GcSurvey survey_for_gc(Repository& repo, bool repack) {
+  GcSurvey s;
+  s.reach = find_reachable(repo);
+  GcPlanInput input;
+  input.records = repo.objects().data_store().records();
+  for (const auto& [id, dtype] : s.reach.data) input.live.insert(id);
+  input.max_pack_bytes = repo.objects().options().max_pack_bytes;
+  input.repack = repack;
+  s.plan = plan_gc(input);
+  for (const auto& info : repo.objects().list_metadata()) {
+    s.metadata_bytes += info.stored_size;
+    if (s.reach.metadata.contains(info.id)) continue;
+    s.dead_metadata.push_back(info.id);
+    s.dead_metadata_bytes += info.stored_size;
+  }
+  return s;
+}
+
 GcResult gc(Repository& repo, const GcOptions& options, const core::ProgressFn& progress) {
   const core::FileLock lock = options.dry_run ? repo.lock_for_write() : repo.lock_for_gc();
   return run_gc_locked(repo, options, progress);
@@ -111,48 +129,36 @@ GcResult run_gc_locked(Repository& repo, const GcOptions& options, const core::P
   if (!options.dry_run) r.disk_bytes_before = core::fs::tree_bytes(repo.layout().coral_dir());
 
   // Plan.
-  const Reachable reach = find_reachable(repo);
+  const GcSurvey survey = survey_for_gc(repo, options.repack);
+  const Reachable& reach = survey.reach;
+  const GcPlanned& plan = survey.plan;
   if (!reach.errors.empty())
     throw CorruptError("gc deleted nothing: cannot read " + reach.errors.front(), {},
                        "run 'coral fsck' to find the damage; gc runs once every root reads");
-  storage::Hdf5Store& store = repo.objects().data_store();
-  GcPlanInput input;
-  input.records = store.records();
-  for (const auto& [id, dtype] : reach.data) input.live.insert(id);
-  input.max_pack_bytes = repo.objects().options().max_pack_bytes;
-  input.repack = options.repack;
-  const GcPlanned plan = plan_gc(input);
   if (!plan.missing.empty())
     throw CorruptError("gc deleted nothing: object " + plan.missing.front().hex() +
                            (plan.missing.size() > 1 ? " (and " + std::to_string(plan.missing.size() - 1) + " more)" : "") +
                            " that a commit or the index needs is missing or cannot be decoded",
                        {}, "run 'coral fsck' to see which commits it damages");
-  std::vector<core::ObjectId> dead_metadata;
-  std::uint64_t metadata_bytes = 0, dead_metadata_bytes = 0;
-  for (const auto& info : repo.objects().list_metadata()) {
-    metadata_bytes += info.stored_size;
-    if (reach.metadata.contains(info.id)) continue;
-    dead_metadata.push_back(info.id);
-    dead_metadata_bytes += info.stored_size;
-  }
+  storage::Hdf5Store& store = repo.objects().data_store();
   const std::vector<Leftover> leftovers = find_leftovers(repo);
 
   r.objects_removed = plan.dead_objects;
-  r.metadata_removed = dead_metadata.size();
+  r.metadata_removed = survey.dead_metadata.size();
   r.records_dropped = plan.drop.size() - plan.dead_records - plan.reencode.size();
   r.objects_reencoded = plan.reencode.size();
-  r.packs_before = store.list_packs().size();
+  const std::vector<std::string> packs_before = store.list_packs();
+  r.packs_before = packs_before.size();
   r.packs_removed = plan.remove.size();
   r.packs_rewritten = plan.rewrite.size() - plan.remove.size();
   r.packs_consolidated = plan.consolidated;
-  r.bytes_before = plan.record_bytes + metadata_bytes;
+  r.bytes_before = plan.record_bytes + survey.metadata_bytes;
   r.temp_files_removed = leftovers.size();
   for (const Leftover& l : leftovers) r.temp_bytes += l.bytes;
 
   // Execute (a dry run only measures the re-encodings, which decide bytes_after).
-  const std::vector<std::string> packs_before = store.list_packs();
   const std::uint64_t reencoded_bytes = reencode(repo, plan, reach, options.dry_run, progress);
-  r.bytes_after = r.bytes_before - plan.drop_bytes - dead_metadata_bytes + reencoded_bytes;
+  r.bytes_after = r.bytes_before - plan.drop_bytes - survey.dead_metadata_bytes + reencoded_bytes;
   if (options.dry_run) return r;
   // The packs of the re-encoded records join the rewrite (when small), so that they do not stay
   // behind as small packs of their own.
@@ -162,12 +168,12 @@ GcResult run_gc_locked(Repository& repo, const GcOptions& options, const core::P
       if (std::binary_search(packs_before.begin(), packs_before.end(), name)) continue;
       std::error_code ec;
       const auto size = std::filesystem::file_size(repo.layout().pack(name), ec);
-      if (!ec && 2 * size < input.max_pack_bytes) rewrite.insert(name);
+      if (!ec && 2 * size < repo.objects().options().max_pack_bytes) rewrite.insert(name);
     }
   }
   if (progress && !rewrite.empty()) progress({"rewriting packs", 0, rewrite.size()});
   store.rewrite_packs(rewrite, plan.drop);
-  repo.objects().remove_metadata(dead_metadata);
+  repo.objects().remove_metadata(survey.dead_metadata);
   if (plan.dead_objects > 0) {
     try {
       SimilarityIndex(repo.layout().similarity_dir()).retain([&](const core::ObjectId& id) { return store.has(id); });

@@ -10,7 +10,10 @@ namespace {
 void add_files(Reachable& r, const std::vector<FileEntry>& files) {
   for (const FileEntry& f : files) {
     r.data.emplace(f.id, core::DType::u8);
-    for (const TensorEntry& t : f.tensors) r.data.emplace(t.id, t.dtype);
+    for (const TensorEntry& t : f.tensors) {
+      const auto [it, fresh] = r.data.emplace(t.id, t.dtype);
+      if (!fresh && it->second == core::DType::u8) it->second = t.dtype;  // also a whole file's bytes
+    }
   }
 }
 

@@ -18,7 +18,8 @@ struct Reachable {
   std::set<core::ObjectId> commits;   // pruned ones included
   std::set<core::ObjectId> metadata;  // loose objects to keep: those commits, their trees, tag objects
   // Data objects (skeletons, whole files, tensors) with the dtype a tree gives them (u8 for
-  // skeletons and whole files; the first one met when trees disagree).
+  // skeletons and whole files unless some tensor has the same bytes; the first tensor dtype met
+  // when trees disagree).
   std::unordered_map<core::ObjectId, core::DType, core::ObjectIdHash> data;
   // Why the walk is incomplete: a root, commit, tree or the index that could not be read. gc
   // deletes nothing while this is not empty.

@@ -5,51 +5,19 @@
 #include "coral/core/log.hpp"
 #include "coral/delta/chunks.hpp"
 #include "coral/vcs/operations.hpp"
-#include "coral/vcs/refs.hpp"
-#include "index.hpp"
-#include "roots.hpp"
+#include "reachability.hpp"
 #include "similarity.hpp"
 
-#include <algorithm>
 #include <cstring>
-#include <map>
-#include <set>
 
 namespace coral::vcs {
-namespace {
-
-// Every tensor of every commit reachable from a branch, a tag or HEAD, and of the index.
-std::map<core::ObjectId, core::DType> reachable_tensors(Repository& repo) {
-  std::map<core::ObjectId, core::DType> tensors;
-  const auto collect = [&](const FileEntry& f) {
-    for (const auto& t : f.tensors) tensors.emplace(t.id, t.dtype);
-  };
-  std::vector<core::ObjectId> todo;
-  for (const Root& root : history_roots(repo)) {
-    if (!root.commit) throw CorruptError(root.error);
-    todo.push_back(*root.commit);
-  }
-  std::set<core::ObjectId> seen_commits, seen_trees;
-  while (!todo.empty()) {
-    const core::ObjectId id = todo.back();
-    todo.pop_back();
-    if (!seen_commits.insert(id).second) continue;
-    const Commit c = repo.objects().read_commit(id);
-    for (const auto& p : c.parents) todo.push_back(p);
-    if (c.pruned || !seen_trees.insert(c.tree).second) continue;  // a pruned commit's data may be gone
-    for (const auto& f : repo.objects().read_tree(c.tree).files) collect(f);
-  }
-  const Index index = Index::load(repo);
-  for (const auto& e : index.entries()) collect(e.file);
-  return tensors;
-}
-
-}  // namespace
 
 std::size_t rebuild_similarity_index(Repository& repo) {
   std::vector<std::pair<core::ObjectId, Signature>> entries;
   const auto& store = repo.objects().data_store();
-  for (const auto& [id, dtype] : reachable_tensors(repo)) {
+  const Reachable reach = find_reachable(repo);
+  if (!reach.errors.empty()) throw CorruptError("cannot rebuild the similarity index: " + reach.errors.front());
+  for (const auto& [id, dtype] : reach.data) {
     const auto info = store.find_info(id);
     if (!info || !core::is_float(dtype)) continue;
     const std::size_t width = core::dtype_size(dtype);

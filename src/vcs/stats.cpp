@@ -9,8 +9,7 @@
 #include "coral/vcs/operations.hpp"
 #include "coral/vcs/maintenance.hpp"
 #include "coral/vcs/refs.hpp"
-#include "gc_plan.hpp"
-#include "reachability.hpp"
+#include "gc_run.hpp"
 #include "roots.hpp"
 
 #include <filesystem>
@@ -128,25 +127,18 @@ void walk_roots(Repository& repo, Walker& w, StatsResult& r) {
 
 // What a gc would reclaim now: its plan (gc_plan.hpp) over the live objects.
 void reclaimable(Repository& repo, StatsResult& r) {
-  const Reachable reach = find_reachable(repo);
-  for (const std::string& e : reach.errors)
+  const GcSurvey survey = survey_for_gc(repo, false);
+  for (const std::string& e : survey.reach.errors)
     if (e.rfind("index: ", 0) == 0) throw CorruptError("cannot read the repository's roots: " + e);
-  GcPlanInput input;
-  input.records = repo.objects().data_store().records();
-  for (const auto& [id, dtype] : reach.data) input.live.insert(id);
-  input.max_pack_bytes = repo.objects().options().max_pack_bytes;
-  const GcPlanned plan = plan_gc(input);
+  const GcPlanned& plan = survey.plan;
   r.unreachable_objects = plan.dead_objects;
   std::uint64_t replaced = 0;
   for (const GcReencode& e : plan.reencode) replaced += e.old_stored;
   r.reclaimable_bytes = plan.drop_bytes - replaced;
   r.reencode_objects = plan.reencode.size();
   r.reencode_bytes = replaced;
-  for (const auto& info : repo.objects().list_metadata()) {
-    if (reach.metadata.contains(info.id)) continue;
-    ++r.unreachable_metadata;
-    r.reclaimable_metadata_bytes += info.stored_size;
-  }
+  r.unreachable_metadata = survey.dead_metadata.size();
+  r.reclaimable_metadata_bytes = survey.dead_metadata_bytes;
 }
 
 // Delta steps from each object to a self-contained one, memoized; a chain through a missing

@@ -394,8 +394,12 @@ TEST(GcCrashTest, KilledBeforeDeletingTheOldPacks) {
 
 // ---- the gc lock -----------------------------------------------------------------------------
 
-std::string locked_by(const std::string& verb, int pid) {
-  return "coral: error: repository is locked by 'coral " + verb + "' (pid " + std::to_string(pid) + ")";
+// The run gave up on the gc lock held by this test process as `coral VERB`: exit 5, naming it.
+void expect_locked_by_us(const RunResult& r, const std::string& verb, const std::string& what) {
+  const std::string holder = "coral: error: repository is locked by 'coral " + verb + "' (pid " +
+                             std::to_string(::getpid()) + ")";
+  EXPECT_EQ(r.exit_code, 5) << what << "\n" << r.err;
+  EXPECT_NE(r.err.find(holder), std::string::npos) << what << "\n" << r.err;
 }
 
 coral::core::FileLock hold_gc_lock(const Repo& repo, coral::core::LockMode mode, const std::string& verb) {
@@ -419,16 +423,12 @@ TEST(GcCrashLockTest, WritersExit5OrWaitWhileGcHoldsTheLock) {
 
   // Held exclusively, as `coral gc` holds it.
   auto lock = hold_gc_lock(repo, coral::core::LockMode::exclusive, "gc");
-  const RunResult add = repo.run({"add", "ckpt", "--lock-wait", "0"});
-  EXPECT_EQ(add.exit_code, 5) << add.err;
-  EXPECT_NE(add.err.find(locked_by("gc", ::getpid())), std::string::npos) << add.err;
+  expect_locked_by_us(repo.run({"add", "ckpt", "--lock-wait", "0"}), "gc", "add");
   lock.release();
   repo.ok({"add", "ckpt"});
 
   lock = hold_gc_lock(repo, coral::core::LockMode::exclusive, "gc");
-  const RunResult commit = repo.run({"commit", "-m", "during gc", "--lock-wait", "0"});
-  EXPECT_EQ(commit.exit_code, 5) << commit.err;
-  EXPECT_NE(commit.err.find(locked_by("gc", ::getpid())), std::string::npos) << commit.err;
+  expect_locked_by_us(repo.run({"commit", "-m", "during gc", "--lock-wait", "0"}), "gc", "commit");
   EXPECT_EQ(repo.id_of("HEAD"), h.ids.back());
   // With time to wait, the commit waits for the lock and then lands.
   auto waiting = run_async(repo, {"commit", "-m", "after gc", "--lock-wait", "30"});
@@ -451,11 +451,8 @@ TEST(GcCrashLockTest, GcExits5OrWaitsWhileAWriterRuns) {
   auto lock = hold_gc_lock(repo, coral::core::LockMode::shared, "commit");  // as every writer holds it
   auto prune = k_prune;
   prune.insert(prune.end(), {"--gc", "--lock-wait", "0"});
-  for (const auto& args : {std::vector<std::string>{"gc", "--lock-wait", "0"}, prune}) {
-    const RunResult r = repo.run(args);
-    EXPECT_EQ(r.exit_code, 5) << joined(args) << "\n" << r.err;
-    EXPECT_NE(r.err.find(locked_by("commit", ::getpid())), std::string::npos) << r.err;
-  }
+  for (const auto& args : {std::vector<std::string>{"gc", "--lock-wait", "0"}, prune})
+    expect_locked_by_us(repo.run(args), "commit", joined(args));
   EXPECT_EQ(difference(before, repository_files(repo.dir)), "");
   auto gc = run_async(repo, {"gc", "--lock-wait", "30"});
   EXPECT_EQ(gc.wait_for(k_still_waiting), std::future_status::timeout) << "gc did not wait";
