@@ -47,14 +47,15 @@ std::span<const LookupEntry> LookupTable::find(const core::ObjectId& id) const {
   return {m_entries.data() + (lo - m_entries.begin()), static_cast<std::size_t>(hi - lo)};
 }
 
-void LookupTable::add_pack(const std::string& name, std::span<const IndexRow> rows) {
+void LookupTable::add_pack(const std::string& name, std::span<const IndexRow> rows, const std::vector<bool>* keep) {
   CORAL_ASSERT(is_pack_name(name));
+  CORAL_ASSERT(!keep || keep->size() == rows.size());
   if (has_pack(name)) return;
   const auto pack = static_cast<std::uint32_t>(m_packs.size());
   m_packs.push_back(name);
   const std::size_t old_size = m_entries.size();
   for (std::size_t i = 0; i < rows.size(); ++i)
-    m_entries.push_back({rows[i].id, pack, static_cast<std::uint32_t>(i)});
+    if (!keep || (*keep)[i]) m_entries.push_back({rows[i].id, pack, static_cast<std::uint32_t>(i)});
   // The new entries are sorted by id and carry the largest pack number: a merge keeps the order.
   std::inplace_merge(m_entries.begin(), m_entries.begin() + static_cast<std::ptrdiff_t>(old_size), m_entries.end(),
                      entry_less);

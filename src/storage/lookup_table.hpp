@@ -48,8 +48,9 @@ public:
   // The entries for `id`, in pack-list order (empty when absent).
   std::span<const LookupEntry> find(const core::ObjectId& id) const;
 
-  // Adds a pack whose sorted /index is `rows`. No-op when the pack is already listed.
-  void add_pack(const std::string& name, std::span<const IndexRow> rows);
+  // Adds a pack whose sorted /index is `rows` (only the rows `keep` marks, when given; the others
+  // stay unlisted). No-op when the pack is already listed.
+  void add_pack(const std::string& name, std::span<const IndexRow> rows, const std::vector<bool>* keep = nullptr);
   // Drops packs and their entries; the remaining packs keep their order.
   void remove_packs(const std::set<std::string>& names);
 

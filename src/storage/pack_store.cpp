@@ -6,6 +6,7 @@
 #include "storage/pack_catalog.hpp"
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 namespace coral::storage {
@@ -223,6 +224,18 @@ void PackStore::rewrite_listed(const std::set<std::string>& packs, std::span<con
   core::log().debug("rewrote {} packs, dropping {} records", packs.size(), doomed.size());
 }
 
+std::map<std::string, std::size_t> PackStore::left_out_records() const {
+  std::lock_guard lock(m_mutex);
+  std::vector<std::size_t> listed(m_table.packs().size(), 0);
+  for (const LookupEntry& e : m_table.entries()) ++listed[e.pack];
+  std::map<std::string, std::size_t> out;
+  for (std::size_t p = 0; p < listed.size(); ++p) {
+    const std::size_t rows = open_pack(m_table.packs()[p])->rows().size();
+    if (rows > listed[p]) out[m_table.packs()[p]] = rows - listed[p];
+  }
+  return out;
+}
+
 std::vector<StoredRecord> PackStore::records() const {
   std::lock_guard lock(m_mutex);
   for (int attempt = 0;; ++attempt) {
@@ -252,13 +265,21 @@ std::vector<StoredRecord> PackStore::records() const {
 void PackStore::rewrite_packs(const std::set<std::string>& affected,
                               const std::function<bool(const core::ObjectId&, const std::string&)>& doomed) {
   if (affected.empty()) return;
-  // 1. Write the survivors of every affected pack into new packs and publish them.
+  // 1. Write the survivors of every affected pack into new packs and publish them: the records the
+  // catalog lists (not those it leaves out because their base is gone) that are not doomed.
+  const LookupTable listed = load_catalog(m_layout, CatalogMode::reader);
+  std::map<std::string, std::set<std::uint32_t>> listed_rows;
+  for (const LookupEntry& e : listed.entries())
+    if (affected.contains(listed.packs()[e.pack])) listed_rows[listed.packs()[e.pack]].insert(e.row);
   PackSetWriter writer(m_layout.packs_dir(), m_options.max_pack_bytes);
   std::set<core::ObjectId> kept;
   for (const std::string& name : affected) {
     const PackReader reader(m_layout.pack(name), name);
-    for (const IndexRow& row : reader.rows()) {
-      if (doomed(row.id, name) || !kept.insert(row.id).second) continue;
+    const std::set<std::uint32_t>& rows = listed_rows[name];
+    for (std::size_t i = 0; i < reader.rows().size(); ++i) {
+      const IndexRow& row = reader.rows()[i];
+      if (!rows.contains(static_cast<std::uint32_t>(i)) || doomed(row.id, name) || !kept.insert(row.id).second)
+        continue;
       // Copied in pieces: memory does not grow with the object.
       writer.begin_object(row.length);
       reader.read_pieces(row, 4u << 20, [&](std::span<const std::byte> piece) { writer.append_piece(piece); });

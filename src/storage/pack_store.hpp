@@ -11,6 +11,7 @@
 #include "storage/pack_writer.hpp"
 
 #include <list>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -39,6 +40,7 @@ public:
   void drop_copies(std::span<const StoredCopy> copies);
   void rewrite_listed(const std::set<std::string>& packs, std::span<const StoredCopy> drop);
   std::vector<StoredRecord> records() const;
+  std::map<std::string, std::size_t> left_out_records() const;
   void rebuild_lookup();
   // Records freshly published packs in the lookup table (read, merge, write under the lookup
   // lock) and in this store's view.

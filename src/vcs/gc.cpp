@@ -105,6 +105,7 @@ GcSurvey survey_for_gc(Repository& repo, bool repack) {
   s.reach = find_reachable(repo);
   GcPlanInput input;
   input.records = repo.objects().data_store().records();
+  input.left_out = repo.objects().data_store().left_out_records();
   for (const auto& [id, dtype] : s.reach.data) input.live.insert(id);
   input.max_pack_bytes = repo.objects().options().max_pack_bytes;
   input.repack = repack;

@@ -151,6 +151,7 @@ GcPlanned plan_gc(const GcPlanInput& in) {
   const auto worth = [&](const PackTally& t) {
     return t.mandatory || (t.optional_bytes > 0 && 2 * t.optional_bytes >= t.bytes);
   };
+  for (const auto& [name, n] : in.left_out) packs[name].mandatory = true;  // may hold no listed record
   for (auto& [name, t] : packs) {
     if (t.dropped_records > 0 || worth(t)) plan.rewrite.insert(name);
   }

@@ -14,7 +14,8 @@
 //    is dead (it would no longer decode). Other superseded records (a whole copy of an object that
 //    also has a delta record) go when their pack is rewritten anyway (for a drop or to be
 //    consolidated), or make up at least half of its data.
-//  - A pack is rewritten when a record in it goes; it is removed when nothing in it survives.
+//  - A pack is rewritten when a record in it goes, or when it holds records the catalog leaves
+//    out; it is removed when nothing in it survives.
 //  - Consolidation: packs whose surviving data is under half of max_pack_bytes are rewritten
 //    together when there are two or more of them (`repack`: every pack is).
 
@@ -22,6 +23,7 @@
 #include "coral/storage/hdf5_store.hpp"
 
 #include <cstdint>
+#include <map>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -35,6 +37,9 @@ struct GcPlanInput {
   std::unordered_set<core::ObjectId, core::ObjectIdHash> live;
   std::uint64_t max_pack_bytes = 2ull << 30;
   bool repack = false;
+  // Packs with records the catalog leaves out (Hdf5Store::left_out_records): always rewritten,
+  // removed when none of their listed records survives.
+  std::map<std::string, std::size_t> left_out;
 };
 
 struct GcReencode {

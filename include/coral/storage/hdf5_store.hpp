@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <set>
 #include <span>
@@ -106,6 +107,9 @@ public:
   // Every record of every listed pack, duplicates included, sorted by (id, pack); opens each
   // pack once.
   std::vector<StoredRecord> records() const;
+  // Packs with records the catalog leaves out (their delta base has no record: a killed gc's
+  // leftovers, which can never decode), and how many; opens every pack. gc rewrites them.
+  std::map<std::string, std::size_t> left_out_records() const;
 
   // The object for random access to its encoded bytes; nullopt when absent.
   std::optional<PackObject> open_object(const core::ObjectId& id) const;

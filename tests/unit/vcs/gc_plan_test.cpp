@@ -164,3 +164,12 @@ TEST(GcPlanTest, APackRewrittenToConsolidateLeavesItsSupersededRecordsBehind) {
   EXPECT_EQ(plan.drop_bytes, 400u);
   EXPECT_TRUE(plan.remove.empty());
 }
+
+TEST(GcPlanTest, APackWithRecordsTheCatalogLeavesOutIsRewrittenOrRemoved) {
+  auto in = input({rec(1, "pack-a", 600), rec(2, "pack-b", 900)}, {1, 2}, 1000);
+  in.left_out = {{"pack-a", 3}, {"pack-z", 5}};  // pack-z: nothing of it is listed
+  const auto plan = plan_gc(in);
+  EXPECT_EQ(plan.rewrite, (std::set<std::string>{"pack-a", "pack-z"}));
+  EXPECT_EQ(plan.remove, (std::set<std::string>{"pack-z"}));
+  EXPECT_TRUE(plan.drop.empty());
+}
