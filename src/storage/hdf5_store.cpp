@@ -56,6 +56,8 @@ void Hdf5Store::rewrite_packs(const std::set<std::string>& packs, std::span<cons
 
 std::vector<StoredRecord> Hdf5Store::records() const { return m_impl->records(); }
 
+void Hdf5Store::refresh() { m_impl->refresh(); }
+
 std::map<std::string, std::size_t> Hdf5Store::left_out_records() const { return m_impl->left_out_records(); }
 
 std::vector<ObjectInfo> Hdf5Store::list() const { return m_impl->list(); }

@@ -224,6 +224,11 @@ void PackStore::rewrite_listed(const std::set<std::string>& packs, std::span<con
   core::log().debug("rewrote {} packs, dropping {} records", packs.size(), doomed.size());
 }
 
+void PackStore::refresh() {
+  std::lock_guard lock(m_mutex);
+  reload();
+}
+
 std::map<std::string, std::size_t> PackStore::left_out_records() const {
   std::lock_guard lock(m_mutex);
   std::vector<std::size_t> listed(m_table.packs().size(), 0);

@@ -41,6 +41,7 @@ public:
   void rewrite_listed(const std::set<std::string>& packs, std::span<const StoredCopy> drop);
   std::vector<StoredRecord> records() const;
   std::map<std::string, std::size_t> left_out_records() const;
+  void refresh();
   void rebuild_lookup();
   // Records freshly published packs in the lookup table (read, merge, write under the lookup
   // lock) and in this store's view.

@@ -121,6 +121,7 @@ GcSurvey survey_for_gc(Repository& repo, bool repack) {
 
 GcResult gc(Repository& repo, const GcOptions& options, const core::ProgressFn& progress) {
   const core::FileLock lock = options.dry_run ? repo.lock_for_write() : repo.lock_for_gc();
+  repo.objects().refresh();  // writers may have added packs while this process waited
   return run_gc_locked(repo, options, progress);
 }
 

@@ -12,8 +12,6 @@ namespace {
 
 namespace stdfs = std::filesystem;
 
-constexpr std::string_view k_checkout_temp = ".coral-checkout-";
-
 std::uint64_t size_of(const stdfs::directory_entry& e) {
   std::error_code ec;
   if (e.is_directory(ec)) return core::fs::tree_bytes(e.path());
@@ -21,20 +19,19 @@ std::uint64_t size_of(const stdfs::directory_entry& e) {
   return ec ? 0 : size;
 }
 
-// Files matching `match` under `dir`, not descending into `skip`.
+// Regular files matching `match` under `dir`, not descending into `skip` or into another
+// repository (a directory holding a .coral of its own, whose writers this gc does not lock out).
 template <typename Match>
 void collect(const stdfs::path& dir, const stdfs::path& skip, Match&& match, std::vector<Leftover>& out) {
   std::error_code ec;
   for (stdfs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    if (!skip.empty() && it->path() == skip) {
-      it.disable_recursion_pending();
+    std::error_code fec;
+    if (it->is_directory(fec)) {
+      if (it->path() == skip || (it->path() != dir && stdfs::exists(it->path() / ".coral", fec)))
+        it.disable_recursion_pending();
       continue;
     }
-    if (match(it->path().filename().string())) {
-      out.push_back({it->path(), size_of(*it)});
-      std::error_code dec;
-      if (it->is_directory(dec)) it.disable_recursion_pending();
-    }
+    if (it->is_regular_file(fec) && match(it->path().filename().string())) out.push_back({it->path(), size_of(*it)});
   }
 }
 
@@ -47,8 +44,8 @@ std::vector<Leftover> find_leftovers(const Repository& repo) {
   collect(layout.coral_dir(), tmp, [](const std::string& name) { return core::fs::is_temp_name(name); }, out);
   std::error_code ec;
   for (const auto& e : stdfs::directory_iterator(tmp, ec)) out.push_back({e.path(), size_of(e)});
-  collect(repo.worktree(), layout.coral_dir(),
-          [](const std::string& name) { return name.rfind(k_checkout_temp, 0) == 0; }, out);
+  collect(repo.worktree(), layout.coral_dir(), [](const std::string& name) { return core::fs::is_checkout_temp_name(name); },
+          out);
   std::sort(out.begin(), out.end(), [](const Leftover& a, const Leftover& b) { return a.path < b.path; });
   return out;
 }

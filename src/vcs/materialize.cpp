@@ -8,6 +8,8 @@
 #include <fcntl.h>
 #include <memory>
 #include <mutex>
+#include "coral/core/fs.hpp"
+
 #include <random>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -23,11 +25,7 @@ constexpr std::size_t k_files_per_round = 64;
 class TempOutput {
 public:
   explicit TempOutput(const stdfs::path& final_path) : m_final(final_path) {
-    static thread_local std::mt19937_64 rng{std::random_device{}()};
-    char name[64];
-    std::snprintf(name, sizeof name, ".coral-checkout-%d-%016llx", static_cast<int>(::getpid()),
-                  static_cast<unsigned long long>(rng()));
-    m_temp = final_path.parent_path() / name;
+    m_temp = final_path.parent_path() / core::fs::make_checkout_temp_name();
     m_fd = ::open(m_temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (m_fd < 0) throw_errno("cannot create", m_temp.string(), errno);
   }

@@ -342,6 +342,11 @@ void ObjectDb::assume_pruned(const std::set<core::ObjectId>& ids) {
   m_impl->pruned = std::move(all);
 }
 
+void ObjectDb::refresh() {
+  m_impl->packs.refresh();
+  forget_pruned();
+}
+
 void ObjectDb::forget_pruned() {
   std::lock_guard lock(m_impl->pruned_mutex);
   m_impl->pruned.reset();

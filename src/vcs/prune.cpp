@@ -94,6 +94,7 @@ PruneResult prune(Repository& repo, const PruneOptions& options, const core::Pro
     throw UsageError("prune needs a retention policy", {},
                      "give --keep-last N and/or --keep-best METRIC[:min|max]=K; nothing was pruned");
   const core::FileLock lock = options.dry_run ? repo.lock_for_write() : repo.lock_for_gc();
+  repo.objects().refresh();  // writers may have added packs while this process waited
   PruneResult r;
   r.dry_run = options.dry_run;
   r.branch = options.branch;

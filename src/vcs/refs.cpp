@@ -90,6 +90,7 @@ std::optional<std::string> ref_name_fault(std::string_view name) {
     const auto comp = name.substr(start, end - start);
     if (!comp.empty() && comp.front() == '.') return "a component starts with '.'";
     if (comp.size() >= 5 && comp.substr(comp.size() - 5) == ".lock") return "a component ends with '.lock'";
+    if (fs::is_temp_name(comp)) return "a component looks like a temp file's name (NAME.tmp-PID-HEX)";
     start = end + 1;
   }
   return std::nullopt;

@@ -46,7 +46,7 @@ void walk(const stdfs::path& worktree, const std::string& rel, const IgnoreRules
   if (ec) throw_errno("cannot read directory", dir.string(), ec.value());
   std::sort(names.begin(), names.end());
   for (const auto& name : names) {
-    if (name.rfind(".coral-checkout-", 0) == 0) continue;  // a checkout's temp file
+    if (core::fs::is_checkout_temp_name(name)) continue;  // a checkout's temp file
     const std::string child = rel.empty() ? name : rel + "/" + name;
     const stdfs::path abs = worktree / child;
     struct stat lst {}, st {};

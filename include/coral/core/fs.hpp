@@ -17,8 +17,12 @@ namespace stdfs = std::filesystem;
 
 // "<final>.tmp-<pid>-<random hex>": a temp name in the final file's directory.
 stdfs::path make_temp_path(const stdfs::path& final_path);
-// True for names made by make_temp_path (gc and fsck use it to find leftovers).
+// True for names made by make_temp_path, "<name>.tmp-<pid>-<16 hex>" exactly (gc deletes
+// leftovers by it, so "run.tmp-1" is not one).
 bool is_temp_name(std::string_view filename) noexcept;
+// A checkout's temp file, made next to the file it writes: ".coral-checkout-<pid>-<16 hex>".
+std::string make_checkout_temp_name();
+bool is_checkout_temp_name(std::string_view filename) noexcept;
 
 void fsync_file(const stdfs::path& path);  // throws IoError
 void fsync_dir(const stdfs::path& dir);    // throws IoError

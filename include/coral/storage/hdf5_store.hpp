@@ -118,6 +118,9 @@ public:
   std::vector<std::string> list_packs() const;
   // Which pack holds an object (for fsck and messages).
   std::optional<std::string> find_pack_of(const core::ObjectId& id) const;
+  // Reads the lookup table and the packs directory again: what other processes wrote since this
+  // store was opened (gc and prune call it once they hold the gc lock).
+  void refresh();
   // Rewrites the lookup table from the packs themselves (opens every pack; an unreadable pack is
   // left out with a warning). Takes the lookup lock; throws LockedError on timeout.
   void rebuild_lookup();

@@ -102,6 +102,9 @@ public:
   // Ids of metadata objects whose hex starts with `prefix` (>= 4 hex digits).
   std::vector<core::ObjectId> find_metadata_by_prefix(std::string_view prefix) const;
 
+  // Forgets what was read of the packs' catalog and the pruned marker: for a process that has
+  // just taken the gc lock, after other processes wrote.
+  void refresh();
   // Every metadata object's id with stored_size = its file's size (sorted; the files are not
   // read, so a damaged one is listed too), and removal of some (gc).
   std::vector<storage::ObjectInfo> list_metadata() const;

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include "coral/core/fs.hpp"
 
 #include "coral/core/error.hpp"
@@ -48,8 +49,37 @@ std::uint64_t tree_bytes(const stdfs::path& dir) {
   return total;
 }
 
+namespace {
+
+// "<pid>-<16 hex>" and nothing more.
+bool is_pid_random(std::string_view s) noexcept {
+  const std::size_t dash = s.find('-');
+  if (dash == 0 || dash == std::string_view::npos || s.size() - dash - 1 != 16) return false;
+  const auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  const auto hex = [&](char c) { return digit(c) || (c >= 'a' && c <= 'f'); };
+  return std::all_of(s.begin(), s.begin() + static_cast<std::ptrdiff_t>(dash), digit) &&
+         std::all_of(s.begin() + static_cast<std::ptrdiff_t>(dash) + 1, s.end(), hex);
+}
+
+constexpr std::string_view k_checkout_prefix = ".coral-checkout-";
+
+}  // namespace
+
 bool is_temp_name(std::string_view filename) noexcept {
-  return filename.find(k_temp_marker) != std::string_view::npos;
+  const std::size_t at = filename.rfind(k_temp_marker);
+  return at != std::string_view::npos && is_pid_random(filename.substr(at + k_temp_marker.size()));
+}
+
+std::string make_checkout_temp_name() {
+  thread_local std::mt19937_64 rng{std::random_device{}() ^ static_cast<std::uint64_t>(::getpid())};
+  char name[64];
+  std::snprintf(name, sizeof name, "%s%d-%016llx", k_checkout_prefix.data(), static_cast<int>(::getpid()),
+                static_cast<unsigned long long>(rng()));
+  return name;
+}
+
+bool is_checkout_temp_name(std::string_view filename) noexcept {
+  return filename.rfind(k_checkout_prefix, 0) == 0 && is_pid_random(filename.substr(k_checkout_prefix.size()));
 }
 
 void fsync_file(const stdfs::path& path) {

@@ -316,3 +316,38 @@ TEST_F(GcTest, OldPacksLeftByAGcKilledWhileDeletingThemAreHarmless) {
   expect_checks_out(epochs[0]);
   EXPECT_TRUE(fsck(*repo, {.full = true}).ok());
 }
+
+// Only coral's own temp names count as leftovers: a branch named like one and a user's files that
+// merely start like a checkout temp file stay, and so do the temp files of a nested repository.
+TEST_F(GcTest, NamesThatOnlyLookLikeTempFilesAreNotLeftovers) {
+  training_run(1);
+  create_branch(*repo, "run.tmp-1", "HEAD", false);
+  EXPECT_THROW(create_branch(*repo, "x.tmp-1-0123456789abcdef", "HEAD", false), UsageError);
+  test::write_file(dir / "data/.coral-checkout-cache/file", "precious");
+  test::write_file(dir / "data/.coral-checkout-notes", "precious too");
+  test::write_file(dir / "nested/.coral/config.toml", "format_version = 1\n");
+  test::write_file(dir / "nested/.coral-checkout-99999-0123456789abcdef", "a nested checkout's");
+  const GcResult r = gc(*repo, {});
+  EXPECT_EQ(r.temp_files_removed, 0u);
+  EXPECT_EQ(r.objects_removed, 0u);
+  EXPECT_TRUE(find_ref(*repo, "refs/heads/run.tmp-1").has_value());
+  EXPECT_EQ(test::read_file(dir / "data/.coral-checkout-cache/file"), "precious");
+  EXPECT_TRUE(stdfs::exists(dir / "data/.coral-checkout-notes"));
+  EXPECT_TRUE(stdfs::exists(dir / "nested/.coral-checkout-99999-0123456789abcdef"));
+  EXPECT_TRUE(core::fs::is_temp_name("lookup.tmp-12-0123456789abcdef"));
+  for (const char* name : {"run.tmp-1", "x.tmp-12-0123456789abcdeg", "x.tmp--0123456789abcdef", "x.tmp-12-0123"})
+    EXPECT_FALSE(core::fs::is_temp_name(name)) << name;
+}
+
+// gc opened before another process wrote (it waited for the lock meanwhile) sees what was written.
+TEST_F(GcTest, GcSeesWhatOtherProcessesWroteWhileItWaited) {
+  training_run(1);
+  auto other = Repository::open({.start_dir = dir.path(), .jobs = 2});
+  repo->objects().data_store().list_packs();  // this process has read the catalog
+  test::write_file(dir / "later.bin", std::string(3000, 'l'));
+  add(other, {.paths = {"later.bin"}});
+  commit(other, {.message = "later"});
+  const GcResult r = gc(*repo, {});
+  EXPECT_EQ(r.objects_removed, 0u);
+  EXPECT_TRUE(fsck(*repo, {.full = true}).ok());
+}
