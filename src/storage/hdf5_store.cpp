@@ -58,6 +58,10 @@ std::vector<StoredRecord> Hdf5Store::records() const { return m_impl->records();
 
 void Hdf5Store::refresh() { m_impl->refresh(); }
 
+bool Hdf5Store::retire_if_listed(const std::set<std::string>& added, const std::set<std::string>& required) {
+  return m_impl->retire_if_listed(added, required);
+}
+
 std::map<std::string, std::size_t> Hdf5Store::left_out_records() const { return m_impl->left_out_records(); }
 
 std::vector<ObjectInfo> Hdf5Store::list() const { return m_impl->list(); }

@@ -61,14 +61,19 @@ void adopt_unlisted(LookupTable& table, std::vector<LoadedPack> packs) {
   }
 }
 
-std::optional<LookupTable> read_table(const Layout& layout) {
+// The table file parsed; a missing file is an empty table.
+ParsedLookup parse_lookup_file(const Layout& layout) {
   std::string bytes;
   try {
     bytes = core::fs::read_file(layout.lookup());
   } catch (const NotFoundError&) {
-    return LookupTable{};
+    return {LookupTable{}, {}};
   }
-  ParsedLookup parsed = LookupTable::parse(bytes, layout.lookup());
+  return LookupTable::parse(bytes, layout.lookup());
+}
+
+std::optional<LookupTable> read_table_logged(const Layout& layout) {
+  ParsedLookup parsed = parse_lookup_file(layout);
   if (!parsed.table) {
     core::log().warn("pack lookup table {} is damaged ({}); rebuilding it from the packs in memory; "
                      "run 'coral fsck --rebuild-index' to rewrite it",
@@ -97,7 +102,7 @@ std::vector<std::string> list_pack_files(const std::filesystem::path& packs_dir)
 }
 
 LookupTable load_catalog(const Layout& layout, CatalogMode mode, std::span<const PublishedPack> known) {
-  std::optional<LookupTable> table = read_table(layout);
+  std::optional<LookupTable> table = read_table_logged(layout);
   if (!table) return rebuild_catalog(layout);
   const std::vector<std::string> on_disk = list_pack_files(layout.packs_dir());
   std::set<std::string> gone;
@@ -119,6 +124,8 @@ LookupTable load_catalog(const Layout& layout, CatalogMode mode, std::span<const
   adopt_unlisted(*table, std::move(unlisted));
   return std::move(*table);
 }
+
+std::optional<LookupTable> read_lookup_file(const Layout& layout) { return std::move(parse_lookup_file(layout).table); }
 
 LookupTable rebuild_catalog(const Layout& layout) {
   LookupTable table;

@@ -6,6 +6,7 @@
 #include "storage/lookup_table.hpp"
 #include "storage/pack_writer.hpp"
 
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -31,6 +32,9 @@ enum class CatalogMode {
 // An unlisted pack that cannot be read is skipped with a warning (fsck reports it).
 // Throws CorruptError for a table of a newer version.
 LookupTable load_catalog(const Layout& layout, CatalogMode mode, std::span<const PublishedPack> known = {});
+
+// The lookup table file as it is (nothing reconciled): empty when missing, nullopt when damaged.
+std::optional<LookupTable> read_lookup_file(const Layout& layout);
 
 // A table built from the /index of every pack on disk (opens every pack; skips unreadable ones
 // with a warning).

@@ -224,6 +224,25 @@ void PackStore::rewrite_listed(const std::set<std::string>& packs, std::span<con
   core::log().debug("rewrote {} packs, dropping {} records", packs.size(), doomed.size());
 }
 
+bool PackStore::retire_if_listed(const std::set<std::string>& added, const std::set<std::string>& required) {
+  if (added.empty()) return true;
+  const core::FileLock lock = lock_lookup();
+  std::optional<LookupTable> table = read_lookup_file(m_layout);
+  if (!table) return false;
+  for (const std::string& name : required)
+    if (!table->has_pack(name)) return false;
+  table->remove_packs(added);
+  write_lookup_file(m_layout.lookup(), *table);
+  for (const std::string& name : added) {
+    std::error_code ec;
+    std::filesystem::remove(m_layout.pack(name), ec);
+    if (ec) throw IoError("cannot delete pack '" + name + "': " + ec.message(), "file " + m_layout.pack(name).string());
+  }
+  core::fs::fsync_dir(m_layout.packs_dir());
+  adopt(load_catalog(m_layout, CatalogMode::writer));
+  return true;
+}
+
 void PackStore::refresh() {
   std::lock_guard lock(m_mutex);
   reload();

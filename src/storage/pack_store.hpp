@@ -42,6 +42,7 @@ public:
   std::vector<StoredRecord> records() const;
   std::map<std::string, std::size_t> left_out_records() const;
   void refresh();
+  bool retire_if_listed(const std::set<std::string>& added, const std::set<std::string>& required);
   void rebuild_lookup();
   // Records freshly published packs in the lookup table (read, merge, write under the lookup
   // lock) and in this store's view.

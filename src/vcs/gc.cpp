@@ -164,17 +164,29 @@ GcResult run_gc_locked(Repository& repo, const GcOptions& options, const core::P
   if (options.dry_run) return r;
   // The packs of the re-encoded records join the rewrite (when small), so that they do not stay
   // behind as small packs of their own.
-  std::set<std::string> rewrite = plan.rewrite;
-  if (!rewrite.empty()) {
-    for (const std::string& name : store.list_packs()) {
-      if (std::binary_search(packs_before.begin(), packs_before.end(), name)) continue;
-      std::error_code ec;
-      const auto size = std::filesystem::file_size(repo.layout().pack(name), ec);
-      if (!ec && 2 * size < repo.objects().options().max_pack_bytes) rewrite.insert(name);
-    }
+  std::set<std::string> rewrite = plan.rewrite, reencoded_packs;
+  for (const std::string& name : store.list_packs())
+    if (!std::binary_search(packs_before.begin(), packs_before.end(), name)) reencoded_packs.insert(name);
+  for (const std::string& name : reencoded_packs) {
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(repo.layout().pack(name), ec);
+    if (!rewrite.empty() && !ec && 2 * size < repo.objects().options().max_pack_bytes) rewrite.insert(name);
   }
   if (progress && !rewrite.empty()) progress({"rewriting packs", 0, rewrite.size()});
-  store.rewrite_packs(rewrite, plan.drop);
+  try {
+    store.rewrite_packs(rewrite, plan.drop);
+  } catch (const Error&) {
+    // Failed before its lookup table was written (e.g. the disk is full): the re-encoded records
+    // are copies nothing needs yet; take them back so that the repository is as it was.
+    try {
+      if (!store.retire_if_listed(reencoded_packs, plan.rewrite))
+        core::log().debug("gc failed after rewriting the lookup table; its re-encoded records stay");
+    } catch (const Error& undo) {
+      core::log().warn("could not take back the re-encoded records (they are valid; the next gc settles them): {}",
+                       undo.what());
+    }
+    throw;
+  }
   repo.objects().remove_metadata(survey.dead_metadata);
   if (plan.dead_objects > 0) {
     try {

@@ -581,9 +581,7 @@ protected:
   bool m_mounted = false;
 };
 
-// Disabled: known open bug. gc --repack on a full disk publishes its re-encode pack (step 1)
-// before step 2 fails, so the repository stays valid but not byte-for-byte as it was.
-TEST_F(GcCrashDiskFullTest, DISABLED_RepackLeavesTheRepositoryAsItWas) {
+TEST_F(GcCrashDiskFullTest, RepackLeavesTheRepositoryAsItWas) {
   const Repo repo{m_mount / "repo"};
   const History h = build_history(repo, 6, 100'000);
   fill(repo);

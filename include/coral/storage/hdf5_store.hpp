@@ -118,6 +118,11 @@ public:
   std::vector<std::string> list_packs() const;
   // Which pack holds an object (for fsck and messages).
   std::optional<std::string> find_pack_of(const core::ObjectId& id) const;
+  // Undoes the publication of `added` packs (their records are copies that are not needed, e.g.
+  // after a rewrite that failed): under the lookup lock, when the table file still lists every
+  // `required` pack, rewrites it without `added` and deletes them; false (nothing done) when it
+  // does not. Throws IoError when the table cannot be written.
+  bool retire_if_listed(const std::set<std::string>& added, const std::set<std::string>& required);
   // Reads the lookup table and the packs directory again: what other processes wrote since this
   // store was opened (gc and prune call it once they hold the gc lock).
   void refresh();
