@@ -4,6 +4,10 @@
 #include "coral/core/log.hpp"
 
 #include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <csignal>
+#include <unistd.h>
 #include <string_view>
 #include <system_error>
 
@@ -35,6 +39,19 @@ void collect(const stdfs::path& dir, const stdfs::path& skip, Match&& match, std
   }
 }
 
+// Every leftover's name ends in "<pid>-<suffix>" (temps, checkout temps, soup and merge scratch).
+// A writer that holds no gc lock (status refreshing the index, config set) may still own one:
+// its file stays while that process lives.
+bool owner_alive(const std::string& name) {
+  const std::size_t last = name.rfind('-');
+  if (last == std::string::npos || last == 0) return false;
+  const std::size_t first = name.rfind('-', last - 1);
+  const std::string digits = name.substr(first == std::string::npos ? 0 : first + 1, last - (first + 1));
+  if (digits.empty() || digits.size() > 9 || !std::all_of(digits.begin(), digits.end(), ::isdigit)) return false;
+  const long pid = std::stol(digits);
+  return pid == ::getpid() || ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
+}
+
 }  // namespace
 
 std::vector<Leftover> find_leftovers(const Repository& repo) {
@@ -46,6 +63,7 @@ std::vector<Leftover> find_leftovers(const Repository& repo) {
   for (const auto& e : stdfs::directory_iterator(tmp, ec)) out.push_back({e.path(), size_of(e)});
   collect(repo.worktree(), layout.coral_dir(), [](const std::string& name) { return core::fs::is_checkout_temp_name(name); },
           out);
+  std::erase_if(out, [](const Leftover& l) { return owner_alive(l.path.filename().string()); });
   std::sort(out.begin(), out.end(), [](const Leftover& a, const Leftover& b) { return a.path < b.path; });
   return out;
 }

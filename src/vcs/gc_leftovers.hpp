@@ -2,7 +2,8 @@
 // What killed processes leave behind and gc removes: temp files ("*.tmp-*", STYLE.md §9.1) under
 // .coral/, everything under .coral/tmp/ (soup candidates, merge scratch files) and checkout temp
 // files (".coral-checkout-*") in the working tree. gc holds the gc lock exclusively while it
-// deletes them, so no writer that could own one is running.
+// deletes them, so no writer that could own one is running; a file whose name carries the pid of
+// a live process stays all the same (status and config write without the gc lock).
 
 #include "coral/vcs/repository.hpp"
 

@@ -339,6 +339,17 @@ TEST_F(GcTest, NamesThatOnlyLookLikeTempFilesAreNotLeftovers) {
     EXPECT_FALSE(core::fs::is_temp_name(name)) << name;
 }
 
+// A temp file of a process that is still running (status writes the index without the gc lock)
+// is not a leftover.
+TEST_F(GcTest, TempFilesOfLiveProcessesStay) {
+  training_run(1);
+  const std::string live = "index.tmp-" + std::to_string(::getppid()) + "-0123456789abcdef";
+  test::write_file(repo->layout().coral_dir() / live, "being written");
+  const GcResult r = gc(*repo, {});
+  EXPECT_EQ(r.temp_files_removed, 0u);
+  EXPECT_TRUE(stdfs::exists(repo->layout().coral_dir() / live));
+}
+
 // gc opened before another process wrote (it waited for the lock meanwhile) sees what was written.
 TEST_F(GcTest, GcSeesWhatOtherProcessesWroteWhileItWaited) {
   training_run(1);
